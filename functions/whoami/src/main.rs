@@ -1,0 +1,9 @@
+//! GET /v1/whoami: who a session or personal access token belongs to
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| ward::handlers::whoami(&app, request))).await
+}

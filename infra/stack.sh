@@ -1,0 +1,89 @@
+# The local stack, shared by `make dev` and `make test` (sourced, not run).
+#
+# ward_venv             builds .venv/ from infra/requirements.txt (pinned) when it is missing or stale
+# ward_local_env PORT   exports what the functions and tests read to reach the emulator on PORT
+# ward_start_emulator   starts moto's server on $DYNAMODB_PORT and creates the table and key secret
+# ward_start_api PORT   serves every function with `cargo lambda watch` on PORT and waits until it answers
+# ward_stop             stops everything started here (installed as an EXIT trap)
+
+WARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WARD_PIDS=()
+WARD_LOG_DIR=${WARD_LOG_DIR:-$WARD_ROOT/.local/logs}
+
+ward_venv() {
+  local stamp="$WARD_ROOT/.venv/.requirements"
+  if [ ! -x "$WARD_ROOT/.venv/bin/python" ] || ! cmp -s "$WARD_ROOT/infra/requirements.txt" "$stamp"; then
+    echo "==> installing pinned tools into .venv/ (moto's server, cargo-lambda)"
+    python3 -m venv "$WARD_ROOT/.venv"
+    "$WARD_ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$WARD_ROOT/infra/requirements.txt"
+    cp "$WARD_ROOT/infra/requirements.txt" "$stamp"
+  fi
+  export PATH="$WARD_ROOT/.venv/bin:$PATH"
+}
+
+ward_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+ward_local_env() {
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$1"
+  export AWS_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=local
+  export AWS_SECRET_ACCESS_KEY=local
+  export AWS_EC2_METADATA_DISABLED=true
+  export TABLE_NAME=${TABLE_NAME:-ward}
+  export KEY_SECRET_ID=${KEY_SECRET_ID:-ward/master-key}
+  export TOTP_ISSUER=${TOTP_ISSUER:-Ward Local}
+}
+
+ward_wait_http() {
+  local url=$1 seconds=$2 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    if python3 -c "import urllib.request,sys
+try: urllib.request.urlopen('$url', timeout=1)
+except urllib.error.HTTPError: sys.exit(0)
+except Exception: sys.exit(1)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+ward_start_emulator() {
+  mkdir -p "$WARD_LOG_DIR"
+  setsid moto_server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$WARD_LOG_DIR/emulator.log" 2>&1 &
+  WARD_PIDS+=($!)
+  if ! ward_wait_http "http://127.0.0.1:$DYNAMODB_PORT/moto-api/" 30; then
+    echo "the DynamoDB emulator did not start on port $DYNAMODB_PORT; see $WARD_LOG_DIR/emulator.log" >&2
+    return 1
+  fi
+  python "$WARD_ROOT/infra/bootstrap.py"
+}
+
+ward_start_api() {
+  local port=$1
+  shift
+  mkdir -p "$WARD_LOG_DIR"
+  local vars="AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
+  vars="$vars,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED=true"
+  vars="$vars,TABLE_NAME=$TABLE_NAME,KEY_SECRET_ID=$KEY_SECRET_ID,TOTP_ISSUER=$TOTP_ISSUER,RUST_LOG=${RUST_LOG:-info}"
+  setsid cargo lambda watch -a 127.0.0.1 -P "$port" --env-vars "$vars" "$@" >"$WARD_LOG_DIR/api.log" 2>&1 &
+  WARD_PIDS+=($!)
+  if ! ward_wait_http "http://127.0.0.1:$port/v1/whoami" 120; then
+    echo "cargo lambda watch did not answer on port $port; see $WARD_LOG_DIR/api.log" >&2
+    return 1
+  fi
+}
+
+ward_stop() {
+  local pid
+  for pid in "${WARD_PIDS[@]}"; do
+    # Each service was started in a session of its own: end the whole group.
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${WARD_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  WARD_PIDS=()
+}

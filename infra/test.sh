@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: unit, storage, handler and end-to-end tests, with everything they need started on
+# free ports (so a running `make dev` is never disturbed) and stopped again, pass or fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source infra/stack.sh
+
+started=$(date +%s)
+ward_venv
+export WARD_LOG_DIR="$WARD_ROOT/.local/test-logs"
+rm -rf "$WARD_LOG_DIR"
+trap ward_stop EXIT
+trap 'exit 130' INT TERM
+
+echo "==> formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "==> building every function and test"
+cargo build --workspace --bins --quiet
+cargo test --workspace --no-run --quiet
+
+export DYNAMODB_PORT=$(ward_free_port)
+ward_local_env "$DYNAMODB_PORT"
+export TABLE_NAME="ward-test-$$"
+echo "==> emulator on port $DYNAMODB_PORT"
+ward_start_emulator
+API_PORT=$(ward_free_port)
+echo "==> cargo lambda watch on port $API_PORT"
+ward_start_api "$API_PORT" --ignore-changes --concurrency 8
+export WARD_API_URL="http://127.0.0.1:$API_PORT"
+export WARD_EMULATOR_URL="$AWS_ENDPOINT_URL"
+
+echo "==> tests"
+cargo test --workspace -- --test-threads 8
+echo "==> suite finished in $(( $(date +%s) - started )) s"
