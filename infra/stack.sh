@@ -37,8 +37,11 @@ ward_local_env() {
 }
 
 ward_wait_http() {
-  local url=$1 seconds=$2 i
+  local url=$1 seconds=$2 pid=${3:-} i
   for ((i = 0; i < seconds * 10; i++)); do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      return 1
+    fi
     if python3 -c "import urllib.request,sys
 try: urllib.request.urlopen('$url', timeout=1)
 except urllib.error.HTTPError: sys.exit(0)
@@ -52,9 +55,9 @@ except Exception: sys.exit(1)" 2>/dev/null; then
 
 ward_start_emulator() {
   mkdir -p "$WARD_LOG_DIR"
-  setsid moto_server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$WARD_LOG_DIR/emulator.log" 2>&1 &
+  setsid python "$WARD_ROOT/infra/emulator.py" 127.0.0.1 "$DYNAMODB_PORT" >"$WARD_LOG_DIR/emulator.log" 2>&1 &
   WARD_PIDS+=($!)
-  if ! ward_wait_http "http://127.0.0.1:$DYNAMODB_PORT/moto-api/" 30; then
+  if ! ward_wait_http "http://127.0.0.1:$DYNAMODB_PORT/moto-api/" 30 "$!"; then
     echo "the DynamoDB emulator did not start on port $DYNAMODB_PORT; see $WARD_LOG_DIR/emulator.log" >&2
     return 1
   fi
@@ -68,9 +71,9 @@ ward_start_api() {
   local vars="AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   vars="$vars,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED=true"
   vars="$vars,TABLE_NAME=$TABLE_NAME,KEY_SECRET_ID=$KEY_SECRET_ID,TOTP_ISSUER=$TOTP_ISSUER,RUST_LOG=${RUST_LOG:-info}"
-  setsid cargo lambda watch -a 127.0.0.1 -P "$port" --env-vars "$vars" "$@" >"$WARD_LOG_DIR/api.log" 2>&1 &
+  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-vars "$vars" "$@" >"$WARD_LOG_DIR/api.log" 2>&1 &
   WARD_PIDS+=($!)
-  if ! ward_wait_http "http://127.0.0.1:$port/v1/whoami" 120; then
+  if ! ward_wait_http "http://127.0.0.1:$port/v1/whoami" 120 "$!"; then
     echo "cargo lambda watch did not answer on port $port; see $WARD_LOG_DIR/api.log" >&2
     return 1
   fi

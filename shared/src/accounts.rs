@@ -50,6 +50,7 @@ fn check_password_length(password: &str, minimum: usize) -> Result<(), ApiError>
     Ok(())
 }
 
+#[derive(Debug)]
 pub struct NewAccount {
     pub account_id: String,
     pub login: String,

@@ -103,8 +103,7 @@ pub async fn reserve(
                     .value(":retain", n(now.secs() + UNKNOWN_LOGIN_RETENTION_SECS))
             }
         }
-        .name("#failures", counter.failures())
-        .name("#locked", counter.locked_until());
+        .name("#failures", counter.failures());
         let update = match seen {
             // Below the threshold after this attempt: a plain atomic increment.
             None => base
@@ -128,7 +127,8 @@ pub async fn reserve(
                     });
                 }
                 let wait = wait_after(failures + 1, threshold).unwrap_or(FIRST_WAIT_SECS);
-                base.set("#failures = :next")
+                base.name("#locked", counter.locked_until())
+                    .set("#failures = :next")
                     .set("#locked = :lock")
                     .condition(
                         "#failures = :seen AND (attribute_not_exists(#locked) OR #locked <= :now)",

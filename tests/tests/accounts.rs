@@ -1,0 +1,388 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Accounts, sessions and password throttling against the DynamoDB emulator.
+
+use std::time::{Duration, Instant};
+use ward::accounts::{self, SignIn};
+use ward::auth::{self, Credential, SESSION_LIFETIME_SECS};
+use ward::http::Client;
+use ward::{ApiError, Now};
+use ward_tests::{app, counted_app, unique_login, PASSWORD};
+
+fn client() -> Client {
+    Client {
+        ip: "192.0.2.10".into(),
+        user_agent: "tests".into(),
+    }
+}
+
+async fn session_of(app: &ward::App, login: &str, now: Now) -> String {
+    match accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
+        .await
+        .unwrap()
+    {
+        SignIn::SignedIn { session_token, .. } => session_token,
+        other => panic!("expected a session, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn racing_sign_ups_of_one_login_create_exactly_one_account() {
+    let app = app().await;
+    let login = unique_login("race");
+    let who = client();
+    let attempts =
+        (0..8).map(|_| accounts::sign_up(&app.store, &login, PASSWORD, &who, Now::current()));
+    let results = futures::future::join_all(attempts).await;
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "exactly one sign-up wins");
+    for result in &results {
+        if let Err(error) = result {
+            assert_eq!(*error, ApiError::LoginTaken);
+        }
+    }
+    let claim = app
+        .store
+        .get(ward::store::keys::login(&login))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ward::store::get_s(&claim, "account_id"),
+        Some(winners[0].account_id.as_str())
+    );
+    let account = app
+        .store
+        .get(ward::store::keys::account(&winners[0].account_id))
+        .await
+        .unwrap();
+    assert!(account.is_some());
+}
+
+#[tokio::test]
+async fn logins_compare_case_insensitively() {
+    let app = app().await;
+    let login = unique_login("case");
+    accounts::sign_up(
+        &app.store,
+        &login.to_uppercase(),
+        PASSWORD,
+        &client(),
+        Now::current(),
+    )
+    .await
+    .unwrap();
+    let again = accounts::sign_up(
+        &app.store,
+        &format!("  {login}  "),
+        PASSWORD,
+        &client(),
+        Now::current(),
+    )
+    .await;
+    assert_eq!(again.unwrap_err(), ApiError::LoginTaken);
+    session_of(&app, &login.to_uppercase(), Now::current()).await;
+}
+
+#[tokio::test]
+async fn a_session_expires_after_twelve_hours_by_the_code_not_by_ttl() {
+    let app = app().await;
+    let login = unique_login("expiry");
+    let issued_at = Now::current();
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), issued_at)
+        .await
+        .unwrap();
+    let token = session_of(&app, &login, issued_at).await;
+
+    let just_before = issued_at.plus_secs(SESSION_LIFETIME_SECS - 1);
+    let principal = auth::authenticate(&app.store, &token, just_before)
+        .await
+        .unwrap();
+    assert!(matches!(principal.credential, Credential::Session { .. }));
+    assert_eq!(principal.login, login);
+
+    let at_expiry = issued_at.plus_secs(SESSION_LIFETIME_SECS);
+    assert_eq!(
+        auth::authenticate(&app.store, &token, at_expiry)
+            .await
+            .unwrap_err(),
+        ApiError::Unauthorized
+    );
+    // The item is still in the table: expiry is the code's decision.
+    let digest = ward::token::digest(&token);
+    assert!(app
+        .store
+        .get(ward::store::keys::session(&digest))
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn sessions_are_stored_by_digest_only() {
+    let app = app().await;
+    let login = unique_login("digest");
+    let now = Now::current();
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    let token = session_of(&app, &login, now).await;
+    let item = app
+        .store
+        .get(ward::store::keys::session(&ward::token::digest(&token)))
+        .await
+        .unwrap()
+        .unwrap();
+    let dump = format!("{item:?}");
+    assert!(!dump.contains(&token), "the token itself is never stored");
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_session_on_the_server() {
+    let app = app().await;
+    let login = unique_login("signout");
+    let now = Now::current();
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    let token = session_of(&app, &login, now).await;
+    let principal = auth::authenticate(&app.store, &token, now)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap();
+    accounts::sign_out(&app.store, &principal, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        auth::authenticate(&app.store, &token, now)
+            .await
+            .unwrap_err(),
+        ApiError::Unauthorized
+    );
+}
+
+/// Wrong passwords at a pinned clock, returning the error codes (and Retry-After) seen.
+async fn wrong_passwords(app: &ward::App, login: &str, count: usize, now: Now) -> Vec<ApiError> {
+    let mut seen = Vec::new();
+    for _ in 0..count {
+        seen.push(
+            accounts::sign_in(&app.store, login, "wrong password!", &client(), now)
+                .await
+                .unwrap_err(),
+        );
+    }
+    seen
+}
+
+async fn throttle_sequence(app: &ward::App, login: &str, start: Now) -> Vec<ApiError> {
+    let mut seen = wrong_passwords(app, login, 11, start).await;
+    // 29 s later: still locked; 30 s later: one more attempt, which fails and doubles the wait.
+    seen.extend(wrong_passwords(app, login, 1, start.plus_secs(29)).await);
+    seen.extend(wrong_passwords(app, login, 2, start.plus_secs(30)).await);
+    seen
+}
+
+#[tokio::test]
+async fn ten_wrong_passwords_lock_a_login_for_30_seconds_then_doubling() {
+    let app = app().await;
+    let login = unique_login("throttle");
+    let start = Now::current();
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), start)
+        .await
+        .unwrap();
+    let seen = throttle_sequence(&app, &login, start).await;
+    let mut expected = vec![ApiError::InvalidCredentials; 10];
+    expected.push(ApiError::TooManyAttempts { retry_after: 30 });
+    expected.push(ApiError::TooManyAttempts { retry_after: 1 });
+    expected.push(ApiError::InvalidCredentials);
+    expected.push(ApiError::TooManyAttempts { retry_after: 60 });
+    assert_eq!(seen, expected);
+
+    // Even the right password waits out the lock; after it, success resets the count.
+    let locked =
+        accounts::sign_in(&app.store, &login, PASSWORD, &client(), start.plus_secs(31)).await;
+    assert_eq!(
+        locked.unwrap_err(),
+        ApiError::TooManyAttempts { retry_after: 59 }
+    );
+    session_of(&app, &login, start.plus_secs(91)).await;
+    let after_reset = wrong_passwords(&app, &login, 9, start.plus_secs(92)).await;
+    assert!(after_reset
+        .iter()
+        .all(|e| *e == ApiError::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn unknown_logins_are_throttled_exactly_like_known_ones() {
+    let app = app().await;
+    let known = unique_login("known");
+    let unknown = unique_login("unknown");
+    let start = Now::current();
+    accounts::sign_up(&app.store, &known, PASSWORD, &client(), start)
+        .await
+        .unwrap();
+    let for_known = throttle_sequence(&app, &known, start).await;
+    let for_unknown = throttle_sequence(&app, &unknown, start).await;
+    assert_eq!(for_known, for_unknown);
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_guesses_is_cut_off_at_the_threshold() {
+    let app = app().await;
+    let login = unique_login("burst");
+    let now = Now::current();
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    let who = client();
+    let guesses =
+        (0..30).map(|_| accounts::sign_in(&app.store, &login, "wrong password!", &who, now));
+    let results = futures::future::join_all(guesses).await;
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(ApiError::InvalidCredentials)))
+        .count();
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Err(ApiError::TooManyAttempts { .. })))
+        .count();
+    assert_eq!(
+        checked, 10,
+        "exactly the threshold's worth of guesses is checked"
+    );
+    assert_eq!(throttled, 20);
+}
+
+#[tokio::test]
+async fn unknown_login_and_wrong_password_take_the_same_time() {
+    let app = app().await;
+    let known = unique_login("timing");
+    accounts::sign_up(&app.store, &known, PASSWORD, &client(), Now::current())
+        .await
+        .unwrap();
+    let mut known_times = Vec::new();
+    let mut unknown_times = Vec::new();
+    for round in 0..9 {
+        // Fresh logins each round keep both below the throttle.
+        let unknown = unique_login("nobody");
+        let started = Instant::now();
+        let _ = accounts::sign_in(
+            &app.store,
+            &unknown,
+            "wrong password!",
+            &client(),
+            Now::current(),
+        )
+        .await;
+        unknown_times.push(started.elapsed());
+        let started = Instant::now();
+        let _ = accounts::sign_in(
+            &app.store,
+            &known,
+            "wrong password!",
+            &client(),
+            Now::current(),
+        )
+        .await;
+        known_times.push(started.elapsed());
+        if round == 4 {
+            session_of(&app, &known, Now::current()).await; // resets the count
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64()
+    };
+    let (known_median, unknown_median) = (median(&mut known_times), median(&mut unknown_times));
+    let ratio = known_median.max(unknown_median) / known_median.min(unknown_median);
+    println!("median wrong password {known_median:.4}s, unknown login {unknown_median:.4}s, ratio {ratio:.2}");
+    assert!(ratio < 1.5, "medians differ by {ratio:.2}x");
+}
+
+#[tokio::test]
+async fn each_route_makes_its_documented_dynamodb_calls() {
+    let (app, calls) = counted_app().await;
+    let login = unique_login("calls");
+    let now = Now::current();
+
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(calls.take(), ["TransactWriteItems"], "sign-up");
+
+    let token = session_of(&app, &login, now).await;
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        "sign-in"
+    );
+
+    accounts::sign_in(&app.store, &login, "wrong password!", &client(), now)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem", "PutItem"],
+        "sign-in, wrong password"
+    );
+
+    accounts::sign_in(
+        &app.store,
+        &unique_login("none"),
+        "wrong password!",
+        &client(),
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem"],
+        "sign-in, unknown login"
+    );
+
+    let principal = auth::authenticate(&app.store, &token, now).await.unwrap();
+    assert_eq!(calls.take(), ["GetItem"], "whoami");
+
+    accounts::status(&app.store, &principal.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["GetItem"],
+        "account (after the session read)"
+    );
+
+    let principal = principal.require_session().unwrap();
+    accounts::sign_out(&app.store, &principal, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["TransactWriteItems"],
+        "sign-out (after the session read)"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_503_within_seconds() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let app = ward_tests::app_at(&format!("http://127.0.0.1:{port}")).await;
+    let started = Instant::now();
+    let result = accounts::sign_in(
+        &app.store,
+        &unique_login("down"),
+        PASSWORD,
+        &client(),
+        Now::current(),
+    )
+    .await;
+    assert_eq!(result.unwrap_err(), ApiError::ServiceUnavailable);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
