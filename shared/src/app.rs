@@ -1,6 +1,8 @@
 //! What a function builds once per cold start and lends to every request.
 
 use crate::config::Config;
+use crate::crypto::Keys;
+use crate::error::ApiError;
 use crate::store::Store;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -10,6 +12,8 @@ use std::time::Duration;
 pub struct App {
     pub config: Config,
     pub store: Store,
+    secrets: aws_sdk_secretsmanager::Client,
+    keys: tokio::sync::OnceCell<Keys>,
 }
 
 impl App {
@@ -27,7 +31,51 @@ impl App {
             aws_sdk_dynamodb::Client::new(sdk),
             config.table_name.clone(),
         );
-        App { config, store }
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        App {
+            config,
+            store,
+            secrets,
+            keys: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The purpose keys, fetched from Secrets Manager on first use and kept for the life of the
+    /// instance. Only the functions that seal or look up secrets ever call this.
+    pub async fn keys(&self) -> Result<&Keys, ApiError> {
+        self.keys
+            .get_or_try_init(|| async {
+                let output = self
+                    .secrets
+                    .get_secret_value()
+                    .secret_id(&self.config.key_secret_id)
+                    .send()
+                    .await
+                    .map_err(|error| {
+                        let unreachable = matches!(
+                            error,
+                            aws_sdk_secretsmanager::error::SdkError::DispatchFailure(_)
+                                | aws_sdk_secretsmanager::error::SdkError::TimeoutError(_)
+                                | aws_sdk_secretsmanager::error::SdkError::ResponseError(_)
+                        );
+                        tracing::error!(unreachable, "the master key could not be fetched");
+                        if unreachable {
+                            ApiError::ServiceUnavailable
+                        } else {
+                            ApiError::Internal
+                        }
+                    })?;
+                let material = output
+                    .secret_string()
+                    .map(|text| text.as_bytes().to_vec())
+                    .or_else(|| output.secret_binary().map(|blob| blob.as_ref().to_vec()))
+                    .ok_or_else(|| {
+                        tracing::error!("the master key secret is empty");
+                        ApiError::Internal
+                    })?;
+                Keys::derive(&material)
+            })
+            .await
     }
 }
 

@@ -53,3 +53,59 @@ pub fn to_json(item: &Item) -> serde_json::Value {
         "user_agent": get_s(item, "user_agent").unwrap_or_default(),
     })
 }
+
+/// One page of an account's security log, newest first, and the cursor of the next page.
+pub async fn page(
+    store: &crate::store::Store,
+    account_id: &str,
+    cursor: Option<&str>,
+) -> Result<(Vec<serde_json::Value>, Option<String>), crate::ApiError> {
+    let after = cursor.map(decode_cursor).transpose()?;
+    let (pk, _) = crate::store::keys::account(account_id);
+    let (items, last) = store
+        .query_page(&pk, "EVENT#", after.as_deref(), PAGE_SIZE)
+        .await?;
+    Ok((
+        items.iter().map(to_json).collect(),
+        last.map(|sort| encode_cursor(&sort)),
+    ))
+}
+
+fn encode_cursor(sort_key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sort_key)
+}
+
+/// A cursor is the opaque form of an entry's sort key; anything else is refused.
+fn decode_cursor(cursor: &str) -> Result<String, crate::ApiError> {
+    use base64::Engine;
+    let invalid =
+        || crate::ApiError::InvalidRequest("The query parameter `cursor` is not valid.".into());
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let sort = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let valid = sort.strip_prefix("EVENT#").is_some_and(|rest| {
+        rest.len() <= 40 && rest.chars().all(|c| c.is_ascii_hexdigit() || c == '#')
+    });
+    valid.then_some(sort).ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_nothing_else_is_accepted() {
+        let sort = "EVENT#1764457281123#0a1b2c3d";
+        assert_eq!(decode_cursor(&encode_cursor(sort)).unwrap(), sort);
+        for bad in [
+            "",
+            "!!",
+            &encode_cursor("SESSION#abc"),
+            &encode_cursor("EVENT#../x"),
+        ] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -4,8 +4,9 @@
 use crate::accounts::{self, SignIn};
 use crate::auth::{self, Credential};
 use crate::error::ApiError;
-use crate::http::{bearer_token, parse_json, Client, Reply};
-use crate::{App, Now};
+use crate::http::{bearer_token, parse_json, query_parameter, Client, Reply};
+use crate::verify::{self, SecondFactor};
+use crate::{events, two_factor, App, Now};
 use lambda_http::http::Method;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -156,4 +157,215 @@ pub async fn whoami(app: &App, request: Request) -> Result<Response<Body>, Error
     }
     .await;
     Ok(respond(&request, "whoami", outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordConfirmation {
+    password: String,
+}
+
+/// The session of a route that changes security settings (a personal access token is refused).
+async fn session_of(
+    app: &App,
+    request: &Request,
+    now: Now,
+) -> Result<auth::SessionPrincipal, ApiError> {
+    auth::authenticate(&app.store, bearer_token(request)?, now)
+        .await?
+        .require_session()
+}
+
+/// `POST /v1/two-factor/setup`
+pub async fn setup(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let body: PasswordConfirmation = parse_json(&request)?;
+        let keys = app.keys().await?;
+        let pending = two_factor::start_setup(
+            &app.store,
+            keys,
+            &app.config.totp_issuer,
+            &principal,
+            &body.password,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::ok(json!({
+            "secret": pending.secret,
+            "otpauth_uri": pending.otpauth_uri,
+            "qr_png": pending.qr_png,
+            "expires_in": pending.expires_in,
+        })))
+    }
+    .await;
+    Ok(respond(&request, "setup", outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeConfirmation {
+    code: String,
+}
+
+/// `POST /v1/two-factor/setup/verify`
+pub async fn setup_verify(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let body: CodeConfirmation = parse_json(&request)?;
+        let keys = app.keys().await?;
+        let codes = two_factor::confirm_setup(
+            &app.store,
+            keys,
+            &principal,
+            &body.code,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::ok(
+            json!({ "enabled": true, "recovery_codes": codes }),
+        ))
+    }
+    .await;
+    Ok(respond(&request, "setup-verify", outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecondFactorBody {
+    mfa_token: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+/// `POST /v1/sign-in/verify` (Verify2FACode)
+pub async fn verify_code(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let body: SecondFactorBody = parse_json(&request)?;
+        let factor = match (body.code, body.recovery_code) {
+            (Some(code), None) => SecondFactor::Code(code),
+            (None, Some(code)) => SecondFactor::RecoveryCode(code),
+            _ => {
+                return Err(ApiError::InvalidRequest(
+                    "Exactly one of the fields `code` and `recovery_code` is required.".into(),
+                ))
+            }
+        };
+        let verified = verify::verify(
+            app,
+            &body.mfa_token,
+            &factor,
+            &Client::of(&request),
+            Now::current(),
+        )
+        .await?;
+        let mut answer = json!({
+            "status": "signed_in",
+            "session_token": verified.session_token,
+            "expires_in": verified.expires_in,
+        });
+        if let Some(remaining) = verified.recovery_codes_remaining {
+            answer["recovery_codes_remaining"] = json!(remaining);
+        }
+        Ok(Reply::ok(answer))
+    }
+    .await;
+    Ok(respond(&request, "verify-code", outcome))
+}
+
+/// `POST /v1/two-factor/recovery-codes/view`
+pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let body: PasswordConfirmation = parse_json(&request)?;
+        let keys = app.keys().await?;
+        let view = two_factor::view_codes(
+            &app.store,
+            keys,
+            &principal,
+            &body.password,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        let codes: Vec<_> = view
+            .codes
+            .iter()
+            .map(|(code, used)| json!({ "code": code, "used": used }))
+            .collect();
+        Ok(Reply::ok(
+            json!({ "recovery_codes": codes, "remaining": view.remaining }),
+        ))
+    }
+    .await;
+    Ok(respond(&request, "recovery-view", outcome))
+}
+
+/// `POST /v1/two-factor/recovery-codes/regenerate`
+pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let body: PasswordConfirmation = parse_json(&request)?;
+        let keys = app.keys().await?;
+        let codes = two_factor::regenerate_codes(
+            &app.store,
+            keys,
+            &principal,
+            &body.password,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::ok(json!({ "recovery_codes": codes })))
+    }
+    .await;
+    Ok(respond(&request, "recovery-regenerate", outcome))
+}
+
+/// `POST /v1/two-factor/disable`
+pub async fn disable(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let body: PasswordConfirmation = parse_json(&request)?;
+        two_factor::disable(
+            &app.store,
+            &principal,
+            &body.password,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::ok(json!({ "enabled": false })))
+    }
+    .await;
+    Ok(respond(&request, "disable", outcome))
+}
+
+/// `GET /v1/account/events`
+pub async fn account_events(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::GET)?;
+        let principal = session_of(app, &request, Now::current()).await?;
+        let cursor = query_parameter(&request, "cursor");
+        let (events, next_cursor) =
+            events::page(&app.store, &principal.account_id, cursor.as_deref()).await?;
+        Ok(Reply::ok(
+            json!({ "events": events, "next_cursor": next_cursor }),
+        ))
+    }
+    .await;
+    Ok(respond(&request, "account-events", outcome))
 }

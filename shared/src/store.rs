@@ -358,6 +358,24 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// A delete that holds only while `condition` (with one placeholder value) holds.
+    pub fn table_delete_if(
+        &self,
+        key: (String, String),
+        condition: &str,
+        placeholder: &str,
+        value: AttributeValue,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .condition_expression(condition)
+            .expression_attribute_values(placeholder, value)
+            .build()
+            .map_err(|_| StoreError::Internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
     pub fn table_delete(
         &self,
         key: (String, String),

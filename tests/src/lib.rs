@@ -177,3 +177,133 @@ pub async fn capture_logs<F: std::future::Future<Output = ()>>(run: F) -> String
     let bytes = buffer.0.lock().unwrap().clone();
     String::from_utf8(bytes).unwrap()
 }
+
+/// An account with 2FA enabled, as a user leaves it after setup.
+pub struct Enrolled {
+    pub login: String,
+    pub account_id: String,
+    pub secret: Vec<u8>,
+    pub secret_base32: String,
+    pub recovery_codes: Vec<String>,
+    pub session: ward::auth::SessionPrincipal,
+    /// When setup was confirmed: the step of this instant is already used.
+    pub enrolled_at: ward::Now,
+}
+
+pub fn client() -> ward::http::Client {
+    ward::http::Client {
+        ip: "192.0.2.10".into(),
+        user_agent: "ward-tests".into(),
+    }
+}
+
+/// Signs up, signs in and enables 2FA at `now`.
+pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled {
+    use ward::accounts::{self, SignIn};
+    let login = unique_login(tag);
+    let account = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    let SignIn::SignedIn { session_token, .. } =
+        accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
+            .await
+            .unwrap()
+    else {
+        panic!("a new account signs in with its password alone");
+    };
+    let session = ward::auth::authenticate(&app.store, &session_token, now)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap();
+    let keys = app.keys().await.unwrap();
+    let pending = ward::two_factor::start_setup(
+        &app.store,
+        keys,
+        "Ward Tests",
+        &session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(pending.secret.as_bytes())
+        .unwrap();
+    let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
+    let recovery_codes =
+        ward::two_factor::confirm_setup(&app.store, keys, &session, &code, &client(), now)
+            .await
+            .unwrap();
+    Enrolled {
+        login,
+        account_id: account.account_id,
+        secret,
+        secret_base32: pending.secret,
+        recovery_codes,
+        session,
+        enrolled_at: now,
+    }
+}
+
+impl Enrolled {
+    /// The authenticator's code `steps` steps after enrolment.
+    pub fn code_after(&self, steps: i64) -> String {
+        ward::totp::code_at_step(&self.secret, self.enrolled_at.secs() / 30 + steps).unwrap()
+    }
+}
+
+/// The password step of SignIn for an enrolled account: its `mfa_token`.
+pub async fn mfa_token(app: &App, login: &str, now: ward::Now) -> String {
+    match ward::accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
+        .await
+        .unwrap()
+    {
+        ward::accounts::SignIn::TwoFactorRequired { mfa_token, .. } => mfa_token,
+        other => panic!("expected two_factor_required, got {other:?}"),
+    }
+}
+
+/// Every item of the table as text, blobs included as (lossy) text: a test-only Scan, to look
+/// for secrets in clear.
+pub async fn scan_table_as_text(app: &App) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    fn text(value: &AttributeValue, out: &mut String) {
+        match value {
+            AttributeValue::S(s) | AttributeValue::N(s) => out.push_str(s),
+            AttributeValue::B(b) => out.push_str(&String::from_utf8_lossy(b.as_ref())),
+            AttributeValue::Ss(list) | AttributeValue::Ns(list) => out.push_str(&list.join(" ")),
+            AttributeValue::Bs(list) => list
+                .iter()
+                .for_each(|b| out.push_str(&String::from_utf8_lossy(b.as_ref()))),
+            AttributeValue::L(list) => list.iter().for_each(|v| text(v, out)),
+            AttributeValue::M(map) => map.values().for_each(|v| text(v, out)),
+            other => out.push_str(&format!("{other:?}")),
+        }
+        out.push('\n');
+    }
+    let sdk = ward::app::sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut out = String::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(app.store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            for value in item.values() {
+                text(value, &mut out);
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    out
+}

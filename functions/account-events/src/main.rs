@@ -1,0 +1,12 @@
+//! GET /v1/account/events: the account's security log, newest first
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::account_events(&app, request)
+    }))
+    .await
+}

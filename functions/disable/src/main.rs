@@ -1,0 +1,9 @@
+//! POST /v1/two-factor/disable: turn 2FA off after the password
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| ward::handlers::disable(&app, request))).await
+}

@@ -1,0 +1,12 @@
+//! POST /v1/two-factor/recovery-codes/regenerate: a new set of recovery codes replaces the old
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::recovery_regenerate(&app, request)
+    }))
+    .await
+}

@@ -1,0 +1,12 @@
+//! POST /v1/two-factor/setup/verify: confirm the secret with a code; 2FA on, recovery codes out
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::setup_verify(&app, request)
+    }))
+    .await
+}

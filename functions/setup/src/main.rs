@@ -1,0 +1,9 @@
+//! POST /v1/two-factor/setup: confirm the password, get a new secret and its QR code
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| ward::handlers::setup(&app, request))).await
+}

@@ -1,0 +1,12 @@
+//! POST /v1/sign-in/verify (Verify2FACode): an mfa_token and a second factor become a session
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::verify_code(&app, request)
+    }))
+    .await
+}

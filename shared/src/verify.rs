@@ -1,0 +1,203 @@
+//! Verify2FACode: the second step of SignIn. An `mfa_token` and an authenticator code (or a
+//! recovery code) become a session.
+//!
+//! Rules, each enforced by DynamoDB conditions so that they hold under concurrency:
+//! - the attempt is counted against the account's second-factor throttle before it is checked;
+//! - a TOTP step is accepted only if it is later than the account's `last_step`;
+//! - a recovery code is accepted only if it is in the current set and not yet used;
+//! - an `mfa_token` yields at most one session (it is deleted with the session's creation) and dies
+//!   after 5 wrong codes.
+
+use crate::accounts::session_item;
+use crate::auth::SESSION_LIFETIME_SECS;
+use crate::crypto::Sealed;
+use crate::error::ApiError;
+use crate::events::EventKind;
+use crate::http::Client;
+use crate::store::{
+    event_item, get_b, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Store, Transaction,
+};
+use crate::throttle::{self, Counter, Reservation, Subject};
+use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
+use crate::two_factor::{is_enabled, last_step, remaining_codes};
+use crate::{recovery, totp, App, Now};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// Wrong codes after which an `mfa_token` is dead.
+pub const MFA_TOKEN_MAX_ATTEMPTS: i64 = 5;
+
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    Code(String),
+    RecoveryCode(String),
+}
+
+#[derive(Debug)]
+pub struct Verified {
+    pub session_token: String,
+    pub expires_in: i64,
+    /// Present when a recovery code was used.
+    pub recovery_codes_remaining: Option<usize>,
+}
+
+/// Checks the second factor presented with an `mfa_token`.
+pub async fn verify(
+    app: &App,
+    mfa_token: &str,
+    factor: &SecondFactor,
+    client: &Client,
+    now: Now,
+) -> Result<Verified, ApiError> {
+    let store = &app.store;
+    if !mfa_token.starts_with(MFA_PREFIX) {
+        return Err(ApiError::MfaTokenInvalid);
+    }
+    let mfa_digest = token::digest(mfa_token);
+    let pending = store
+        .get_live(keys::session(&mfa_digest), now)
+        .await?
+        .ok_or(ApiError::MfaTokenInvalid)?;
+    if get_s(&pending, "kind") != Some("mfa_pending")
+        || get_n(&pending, "attempts").unwrap_or(0) >= MFA_TOKEN_MAX_ATTEMPTS
+    {
+        return Err(ApiError::MfaTokenInvalid);
+    }
+    let account_id = required_s(&pending, "account_id")?;
+    let login = required_s(&pending, "login")?;
+
+    let account = match throttle::reserve(
+        store,
+        Subject::Account(&account_id),
+        Counter::SecondFactor,
+        now,
+    )
+    .await?
+    {
+        Reservation::Granted(account) => account,
+        Reservation::Missing => return Err(ApiError::MfaTokenInvalid),
+        Reservation::Throttled { retry_after } => {
+            store
+                .put(event_item(&account_id, EventKind::Throttled, client, now)?)
+                .await?;
+            return Err(ApiError::TooManyAttempts { retry_after });
+        }
+    };
+    // 2FA turned off since the password step: this sign-in attempt is void.
+    if !is_enabled(&account) {
+        return Err(ApiError::MfaTokenInvalid);
+    }
+    let keys = app.keys().await?;
+
+    let accepted = match factor {
+        SecondFactor::Code(code) => {
+            let sealed = get_b(&account, "tf_secret").ok_or(ApiError::Internal)?;
+            let secret = keys.open(Sealed::TotpSecret, &account_id, sealed)?;
+            totp::accepted_step(&secret, code, now.secs(), last_step(&account))?.map(Accepted::Step)
+        }
+        SecondFactor::RecoveryCode(code) => recovery::normalise(code)
+            .map(|normalised| keys.recovery_code_id(&account_id, &normalised))
+            .filter(|id| crate::store::get_ss(&account, "rc_hashes").contains(id))
+            .filter(|id| !crate::store::get_ss(&account, "rc_used").contains(id))
+            .map(Accepted::RecoveryCode),
+    };
+    let Some(accepted) = accepted else {
+        return Err(refuse(store, &account_id, &mfa_digest, client, now).await);
+    };
+
+    let issued = token::issue(SESSION_PREFIX)?;
+    let session = session_item(
+        &issued.digest,
+        &account_id,
+        &login,
+        "full",
+        now,
+        SESSION_LIFETIME_SECS,
+    );
+    let mut account_update = Counter::SecondFactor
+        .reset(&account_id)
+        .condition("tf_enabled = :on")
+        .value(":on", AttributeValue::Bool(true));
+    let mut events = vec![EventKind::SignedIn];
+    account_update = match &accepted {
+        Accepted::Step(step) => account_update
+            .set("last_step = :step")
+            .condition("attribute_not_exists(last_step) OR last_step < :step")
+            .value(":step", n(*step)),
+        Accepted::RecoveryCode(id) => {
+            events.push(EventKind::RecoveryCodeUsed);
+            account_update
+                .add_to("rc_used :used")
+                .condition("contains(rc_hashes, :code) AND NOT contains(rc_used, :code)")
+                .value(":used", AttributeValue::Ss(vec![id.clone()]))
+                .value(":code", s(id.clone()))
+        }
+    };
+    let mut items = vec![
+        store.table_update(account_update)?,
+        store.table_delete_if(
+            keys::session(&mfa_digest),
+            "attempts < :max",
+            ":max",
+            n(MFA_TOKEN_MAX_ATTEMPTS),
+        )?,
+        store.table_put(session, Some("attribute_not_exists(pk)"))?,
+    ];
+    for event in events {
+        items.push(store.table_put(event_item(&account_id, event, client, now)?, None)?);
+    }
+    match store.transact(items).await? {
+        Transaction::Committed => {
+            tracing::info!(account_id, "signed in with a second factor");
+            Ok(Verified {
+                session_token: issued.token,
+                expires_in: SESSION_LIFETIME_SECS,
+                recovery_codes_remaining: match accepted {
+                    Accepted::Step(_) => None,
+                    Accepted::RecoveryCode(_) => Some(remaining_codes(&account).saturating_sub(1)),
+                },
+            })
+        }
+        // Another request took this code (or step) first: it counts as a failed attempt.
+        Transaction::ConditionFailed(failed) if failed.first() == Some(&true) => {
+            Err(refuse(store, &account_id, &mfa_digest, client, now).await)
+        }
+        // The mfa_token was used (or exhausted) by a concurrent request.
+        Transaction::ConditionFailed(_) => Err(ApiError::MfaTokenInvalid),
+    }
+}
+
+enum Accepted {
+    Step(i64),
+    RecoveryCode(String),
+}
+
+/// A wrong or already-used code: one more wrong attempt on the `mfa_token`, and an event. The
+/// account's count was already raised when the attempt was reserved.
+async fn refuse(
+    store: &Store,
+    account_id: &str,
+    mfa_digest: &str,
+    client: &Client,
+    now: Now,
+) -> ApiError {
+    let attempt = ConditionalUpdate::new(keys::session(mfa_digest))
+        .add_to("attempts :one")
+        .condition("attribute_exists(pk)")
+        .value(":one", n(1));
+    let written = async {
+        let items = vec![
+            store.table_update(attempt)?,
+            store.table_put(
+                event_item(account_id, EventKind::TwoFactorFailed, client, now)?,
+                None,
+            )?,
+        ];
+        store.transact(items).await
+    }
+    .await;
+    tracing::info!(account_id, "wrong second factor");
+    match written {
+        Ok(_) => ApiError::InvalidCode,
+        Err(error) => error.into(),
+    }
+}

@@ -1,0 +1,634 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Two-factor authentication against the DynamoDB emulator, with a pinned clock.
+
+use ward::accounts::{self, SignIn};
+use ward::verify::{verify, SecondFactor};
+use ward::{two_factor, ApiError, Now};
+use ward_tests::{app, client, enrolled_account, mfa_token, unique_login, PASSWORD};
+
+fn code(text: &str) -> SecondFactor {
+    SecondFactor::Code(text.to_string())
+}
+
+fn recovery(text: &str) -> SecondFactor {
+    SecondFactor::RecoveryCode(text.to_string())
+}
+
+#[tokio::test]
+async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
+    let app = app().await;
+    let now = Now::current();
+    let login = unique_login("enrol");
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    let SignIn::SignedIn { session_token, .. } =
+        accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
+            .await
+            .unwrap()
+    else {
+        panic!()
+    };
+    let session = ward::auth::authenticate(&app.store, &session_token, now)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap();
+    let keys = app.keys().await.unwrap();
+
+    // Never started: nothing to confirm.
+    let never =
+        two_factor::confirm_setup(&app.store, keys, &session, "123456", &client(), now).await;
+    assert_eq!(never.unwrap_err(), ApiError::SetupNotStarted);
+
+    // Wrong password: refused before anything is made.
+    let wrong = two_factor::start_setup(
+        &app.store,
+        keys,
+        "Ward",
+        &session,
+        "not my password",
+        &client(),
+        now,
+    )
+    .await;
+    assert_eq!(wrong.err().unwrap(), ApiError::InvalidPassword);
+
+    // Step 1 twice: the second secret replaces the first.
+    let first =
+        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
+            .await
+            .unwrap();
+    let second =
+        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
+            .await
+            .unwrap();
+    assert_ne!(first.secret, second.secret);
+    assert_eq!(second.expires_in, 600);
+    assert!(second
+        .otpauth_uri
+        .contains(&format!("secret={}", second.secret)));
+    let step = now.secs() / 30;
+    let secret_of = |base32: &str| {
+        data_encoding::BASE32_NOPAD
+            .decode(base32.as_bytes())
+            .unwrap()
+    };
+    let old_code = ward::totp::code_at_step(&secret_of(&first.secret), step).unwrap();
+    let refused =
+        two_factor::confirm_setup(&app.store, keys, &session, &old_code, &client(), now).await;
+    assert_eq!(refused.unwrap_err(), ApiError::InvalidCode);
+
+    // A wrong code leaves the pending secret in place.
+    let typo =
+        two_factor::confirm_setup(&app.store, keys, &session, "000000", &client(), now).await;
+    assert_eq!(typo.unwrap_err(), ApiError::InvalidCode);
+    let secret = secret_of(&second.secret);
+    let confirming = ward::totp::code_at_step(&secret, step).unwrap();
+    let codes = two_factor::confirm_setup(&app.store, keys, &session, &confirming, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10);
+
+    let status = accounts::status(&app.store, &session.account_id)
+        .await
+        .unwrap();
+    assert_eq!(status["two_factor"]["enabled"], true);
+    assert_eq!(status["two_factor"]["recovery_codes_remaining"], 10);
+    assert!(status["two_factor"]["enabled_at"].as_str().is_some());
+
+    let again =
+        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now).await;
+    assert_eq!(again.err().unwrap(), ApiError::TwoFactorAlreadyEnabled);
+
+    // SignIn now asks for the second factor; the confirming code cannot be used again.
+    let token = mfa_token(&app, &login, now).await;
+    assert_eq!(
+        verify(&app, &token, &code(&confirming), &client(), now)
+            .await
+            .unwrap_err(),
+        ApiError::InvalidCode
+    );
+    let next = ward::totp::code_at_step(&secret, step + 1).unwrap();
+    let signed_in = verify(&app, &token, &code(&next), &client(), now)
+        .await
+        .unwrap();
+    assert!(signed_in.session_token.starts_with("ward_s_"));
+    assert_eq!(signed_in.recovery_codes_remaining, None);
+}
+
+#[tokio::test]
+async fn a_pending_setup_expires_after_ten_minutes() {
+    let app = app().await;
+    let now = Now::current();
+    let login = unique_login("pending");
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    let SignIn::SignedIn { session_token, .. } =
+        accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
+            .await
+            .unwrap()
+    else {
+        panic!()
+    };
+    let session = ward::auth::authenticate(&app.store, &session_token, now)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap();
+    let keys = app.keys().await.unwrap();
+    let pending =
+        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
+            .await
+            .unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(pending.secret.as_bytes())
+        .unwrap();
+    let later = now.plus_secs(600);
+    let code = ward::totp::code_at_step(&secret, later.secs() / 30).unwrap();
+    let expired =
+        two_factor::confirm_setup(&app.store, keys, &session, &code, &client(), later).await;
+    assert_eq!(expired.unwrap_err(), ApiError::SetupNotStarted);
+}
+
+#[tokio::test]
+async fn a_code_is_accepted_once_and_never_an_earlier_one() {
+    let app = app().await;
+    let account = enrolled_account(&app, "replay", Now::current()).await;
+    let at = |steps: i64| account.enrolled_at.plus_secs(30 * steps);
+
+    let token = mfa_token(&app, &account.login, at(2)).await;
+    verify(
+        &app,
+        &token,
+        &code(&account.code_after(2)),
+        &client(),
+        at(2),
+    )
+    .await
+    .unwrap();
+
+    // The same code again, with a fresh mfa_token: refused. So is the step before it.
+    let token = mfa_token(&app, &account.login, at(2)).await;
+    for replay in [account.code_after(2), account.code_after(1)] {
+        assert_eq!(
+            verify(&app, &token, &code(&replay), &client(), at(2))
+                .await
+                .unwrap_err(),
+            ApiError::InvalidCode
+        );
+    }
+    // The next step is fine (one step of clock drift either side is accepted).
+    verify(
+        &app,
+        &token,
+        &code(&account.code_after(3)),
+        &client(),
+        at(2),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once_and_show_as_used() {
+    let app = app().await;
+    let account = enrolled_account(&app, "recovery", Now::current()).await;
+    let now = account.enrolled_at;
+    let keys = app.keys().await.unwrap();
+
+    // Typed in capitals with spaces instead of dashes: still the code.
+    let typed = account.recovery_codes[3].to_uppercase().replace('-', " ");
+    let token = mfa_token(&app, &account.login, now).await;
+    let signed_in = verify(&app, &token, &recovery(&typed), &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(signed_in.recovery_codes_remaining, Some(9));
+
+    let token = mfa_token(&app, &account.login, now).await;
+    let again = verify(
+        &app,
+        &token,
+        &recovery(&account.recovery_codes[3]),
+        &client(),
+        now,
+    )
+    .await;
+    assert_eq!(again.unwrap_err(), ApiError::InvalidCode);
+    let malformed = verify(&app, &token, &recovery("not-a-code"), &client(), now).await;
+    assert_eq!(malformed.unwrap_err(), ApiError::InvalidCode);
+
+    let view = two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(view.remaining, 9);
+    let shown: Vec<_> = view.codes.iter().map(|(code, _)| code.clone()).collect();
+    assert_eq!(shown, account.recovery_codes);
+    for (index, (_, used)) in view.codes.iter().enumerate() {
+        assert_eq!(*used, index == 3);
+    }
+    let status = accounts::status(&app.store, &account.account_id)
+        .await
+        .unwrap();
+    assert_eq!(status["two_factor"]["recovery_codes_remaining"], 9);
+
+    let wrong = two_factor::view_codes(
+        &app.store,
+        keys,
+        &account.session,
+        "wrong password",
+        &client(),
+        now,
+    )
+    .await;
+    assert_eq!(wrong.err().unwrap(), ApiError::InvalidPassword);
+}
+
+#[tokio::test]
+async fn regenerating_makes_every_old_code_useless() {
+    let app = app().await;
+    let account = enrolled_account(&app, "regen", Now::current()).await;
+    let now = account.enrolled_at;
+    let keys = app.keys().await.unwrap();
+    let fresh =
+        two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
+            .await
+            .unwrap();
+    assert_eq!(fresh.len(), 10);
+    assert!(fresh
+        .iter()
+        .all(|code| !account.recovery_codes.contains(code)));
+
+    let token = mfa_token(&app, &account.login, now).await;
+    let old = verify(
+        &app,
+        &token,
+        &recovery(&account.recovery_codes[0]),
+        &client(),
+        now,
+    )
+    .await;
+    assert_eq!(old.unwrap_err(), ApiError::InvalidCode);
+    let new = verify(&app, &token, &recovery(&fresh[0]), &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(new.recovery_codes_remaining, Some(9));
+}
+
+#[tokio::test]
+async fn disabling_removes_the_second_factor() {
+    let app = app().await;
+    let account = enrolled_account(&app, "disable", Now::current()).await;
+    let now = account.enrolled_at;
+    let keys = app.keys().await.unwrap();
+    let pending = mfa_token(&app, &account.login, now).await;
+
+    let wrong = two_factor::disable(
+        &app.store,
+        &account.session,
+        "wrong password",
+        &client(),
+        now,
+    )
+    .await;
+    assert_eq!(wrong.unwrap_err(), ApiError::InvalidPassword);
+    two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+
+    let again = two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now).await;
+    assert_eq!(again.unwrap_err(), ApiError::TwoFactorNotEnabled);
+    let view =
+        two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &client(), now).await;
+    assert_eq!(view.err().unwrap(), ApiError::TwoFactorNotEnabled);
+    let regenerate =
+        two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
+            .await;
+    assert_eq!(regenerate.err().unwrap(), ApiError::TwoFactorNotEnabled);
+
+    // The session that disabled it is still valid; SignIn needs only the password.
+    ward::auth::authenticate(&app.store, &format!("{}", "ward_s_unknown"), now)
+        .await
+        .unwrap_err();
+    let signed_in = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    assert!(matches!(signed_in, SignIn::SignedIn { .. }));
+    // An mfa_token from before is void, whatever code it brings.
+    let late = verify(
+        &app,
+        &pending,
+        &code(&account.code_after(1)),
+        &client(),
+        now.plus_secs(30),
+    )
+    .await;
+    assert_eq!(late.unwrap_err(), ApiError::MfaTokenInvalid);
+    let status = accounts::status(&app.store, &account.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        status["two_factor"],
+        serde_json::json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": null})
+    );
+}
+
+#[tokio::test]
+async fn an_mfa_token_lives_300_seconds_and_yields_one_session() {
+    let app = app().await;
+    let account = enrolled_account(&app, "mfa-life", Now::current()).await;
+    let now = account.enrolled_at;
+    let token = mfa_token(&app, &account.login, now).await;
+    let expired = verify(
+        &app,
+        &token,
+        &code(&account.code_after(10)),
+        &client(),
+        now.plus_secs(300),
+    )
+    .await;
+    assert_eq!(expired.unwrap_err(), ApiError::MfaTokenInvalid);
+
+    let token = mfa_token(&app, &account.login, now).await;
+    verify(
+        &app,
+        &token,
+        &code(&account.code_after(1)),
+        &client(),
+        now.plus_secs(30),
+    )
+    .await
+    .unwrap();
+    let reused = verify(
+        &app,
+        &token,
+        &code(&account.code_after(2)),
+        &client(),
+        now.plus_secs(60),
+    )
+    .await;
+    assert_eq!(reused.unwrap_err(), ApiError::MfaTokenInvalid);
+
+    let forged = verify(&app, "ward_m_forged", &code("123456"), &client(), now).await;
+    assert_eq!(forged.unwrap_err(), ApiError::MfaTokenInvalid);
+    let session_as_mfa = verify(&app, "ward_s_whatever", &code("123456"), &client(), now).await;
+    assert_eq!(session_as_mfa.unwrap_err(), ApiError::MfaTokenInvalid);
+}
+
+#[tokio::test]
+async fn an_mfa_token_dies_after_five_wrong_codes() {
+    let app = app().await;
+    let account = enrolled_account(&app, "mfa-dies", Now::current()).await;
+    let now = account.enrolled_at;
+    let token = mfa_token(&app, &account.login, now).await;
+    for _ in 0..5 {
+        assert_eq!(
+            verify(&app, &token, &code("000000"), &client(), now)
+                .await
+                .unwrap_err(),
+            ApiError::InvalidCode
+        );
+    }
+    // After the account's wait has passed, this token is still dead; a new one works.
+    let later = now.plus_secs(31);
+    let dead = verify(
+        &app,
+        &token,
+        &code(&account.code_after(1)),
+        &client(),
+        later,
+    )
+    .await;
+    assert_eq!(dead.unwrap_err(), ApiError::MfaTokenInvalid);
+    let fresh = mfa_token(&app, &account.login, later).await;
+    verify(
+        &app,
+        &fresh,
+        &code(&account.code_after(1)),
+        &client(),
+        later,
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn five_wrong_second_factors_lock_the_account_across_tokens() {
+    let app = app().await;
+    let account = enrolled_account(&app, "mfa-throttle", Now::current()).await;
+    let start = account.enrolled_at;
+    let tokens = [
+        mfa_token(&app, &account.login, start).await,
+        mfa_token(&app, &account.login, start).await,
+    ];
+    let mut seen = Vec::new();
+    for attempt in 0..6 {
+        let factor = if attempt % 2 == 0 {
+            code("000000")
+        } else {
+            recovery("aaaa-aaaa-aaaa-aaaa")
+        };
+        seen.push(
+            verify(&app, &tokens[attempt % 2], &factor, &client(), start)
+                .await
+                .unwrap_err(),
+        );
+    }
+    let mut expected = vec![ApiError::InvalidCode; 5];
+    expected.push(ApiError::TooManyAttempts { retry_after: 30 });
+    assert_eq!(seen, expected);
+
+    // Even the right code waits; after 30 s one attempt, which fails: 60 s.
+    let right = code(&account.code_after(1));
+    let fresh = mfa_token(&app, &account.login, start).await;
+    assert_eq!(
+        verify(&app, &fresh, &right, &client(), start.plus_secs(29))
+            .await
+            .unwrap_err(),
+        ApiError::TooManyAttempts { retry_after: 1 }
+    );
+    let at_30 = start.plus_secs(30);
+    assert_eq!(
+        verify(&app, &fresh, &code("000000"), &client(), at_30)
+            .await
+            .unwrap_err(),
+        ApiError::InvalidCode
+    );
+    assert_eq!(
+        verify(&app, &fresh, &right, &client(), at_30)
+            .await
+            .unwrap_err(),
+        ApiError::TooManyAttempts { retry_after: 60 }
+    );
+    // After the wait, the right code signs in and the count starts again.
+    let at_90 = start.plus_secs(90);
+    let token = mfa_token(&app, &account.login, at_90).await;
+    verify(
+        &app,
+        &token,
+        &code(&account.code_after(3)),
+        &client(),
+        at_90,
+    )
+    .await
+    .unwrap();
+    let token = mfa_token(&app, &account.login, at_90).await;
+    for _ in 0..4 {
+        assert_eq!(
+            verify(&app, &token, &code("000000"), &client(), at_90)
+                .await
+                .unwrap_err(),
+            ApiError::InvalidCode
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_totp_code_give_exactly_one_session() {
+    let app = app().await;
+    let account = enrolled_account(&app, "race-totp", Now::current()).await;
+    let now = account.enrolled_at.plus_secs(30);
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(mfa_token(&app, &account.login, now).await);
+    }
+    let the_code = code(&account.code_after(1));
+    let who = client();
+    let results = futures::future::join_all(
+        tokens
+            .iter()
+            .map(|token| verify(&app, token, &the_code, &who, now)),
+    )
+    .await;
+    let sessions = results.iter().filter(|r| r.is_ok()).count();
+    let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    println!("4 concurrent, one TOTP code: {sessions} session(s), refusals {refused:?}");
+    assert_eq!(sessions, 1);
+    assert!(refused.iter().all(|e| **e == ApiError::InvalidCode));
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_recovery_code_give_exactly_one_session() {
+    let app = app().await;
+    let account = enrolled_account(&app, "race-recovery", Now::current()).await;
+    let now = account.enrolled_at;
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(mfa_token(&app, &account.login, now).await);
+    }
+    let the_code = recovery(&account.recovery_codes[0]);
+    let who = client();
+    let results = futures::future::join_all(
+        tokens
+            .iter()
+            .map(|token| verify(&app, token, &the_code, &who, now)),
+    )
+    .await;
+    let sessions = results.iter().filter(|r| r.is_ok()).count();
+    println!("4 concurrent, one recovery code: {sessions} session(s)");
+    assert_eq!(sessions, 1);
+}
+
+#[tokio::test]
+async fn a_burst_with_one_code_gives_at_most_one_session() {
+    let app = app().await;
+    let account = enrolled_account(&app, "burst", Now::current()).await;
+    let now = account.enrolled_at.plus_secs(30);
+    let token = mfa_token(&app, &account.login, now).await;
+    let the_code = code(&account.code_after(1));
+    let who = client();
+    let results =
+        futures::future::join_all((0..40).map(|_| verify(&app, &token, &the_code, &who, now)))
+            .await;
+    let sessions = results.iter().filter(|r| r.is_ok()).count();
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Err(ApiError::TooManyAttempts { .. })))
+        .count();
+    println!("burst of 40, one code, one mfa_token: {sessions} session(s), {throttled} throttled");
+    assert!(sessions <= 1);
+}
+
+#[tokio::test]
+async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
+    let app = app().await;
+    let account = enrolled_account(&app, "regen-race", Now::current()).await;
+    let now = account.enrolled_at;
+    let keys = app.keys().await.unwrap();
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        tokens.push(mfa_token(&app, &account.login, now).await);
+    }
+    let who = client();
+    let racing = tokens[..3]
+        .iter()
+        .zip(&account.recovery_codes)
+        .map(|(token, old)| async { verify(&app, token, &recovery(old), &who, now).await.is_ok() });
+    let regenerate =
+        two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &who, now);
+    let (raced, fresh) = tokio::join!(futures::future::join_all(racing), regenerate);
+    let fresh = fresh.unwrap();
+    println!(
+        "old codes that won the race before regenerate committed: {}",
+        raced.iter().filter(|ok| **ok).count()
+    );
+
+    // Regenerate has answered: no old code works any more, used or not.
+    for (token, old) in tokens[3..].iter().zip(&account.recovery_codes[3..]) {
+        assert_eq!(
+            verify(&app, token, &recovery(old), &who, now)
+                .await
+                .unwrap_err(),
+            ApiError::InvalidCode
+        );
+    }
+    // And what a reader sees is one generation: the new ten, none used.
+    let view = two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &who, now)
+        .await
+        .unwrap();
+    assert_eq!(view.remaining, 10);
+    assert_eq!(
+        view.codes
+            .iter()
+            .map(|(c, _)| c.clone())
+            .collect::<Vec<_>>(),
+        fresh
+    );
+}
+
+#[tokio::test]
+async fn no_secret_or_recovery_code_is_stored_in_clear() {
+    let app = app().await;
+    let account = enrolled_account(&app, "at-rest", Now::current()).await;
+    let keys = app.keys().await.unwrap();
+    two_factor::view_codes(
+        &app.store,
+        keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        account.enrolled_at,
+    )
+    .await
+    .unwrap();
+    let dump = ward_tests::scan_table_as_text(&app).await;
+    assert!(
+        dump.contains(&account.account_id),
+        "the scan saw the account"
+    );
+    let mut needles = vec![
+        account.secret_base32.clone(),
+        account.secret_base32.to_lowercase(),
+    ];
+    for code in &account.recovery_codes {
+        needles.push(code.clone());
+        needles.push(code.replace('-', ""));
+    }
+    for needle in needles {
+        assert!(
+            !dump.contains(&needle),
+            "found a secret in clear in the table"
+        );
+    }
+}
