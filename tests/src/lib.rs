@@ -186,6 +186,7 @@ pub struct Enrolled {
     pub secret_base32: String,
     pub recovery_codes: Vec<String>,
     pub session: ward::auth::SessionPrincipal,
+    pub session_token: String,
     /// When setup was confirmed: the step of this instant is already used.
     pub enrolled_at: ward::Now,
 }
@@ -243,6 +244,7 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
         secret_base32: pending.secret,
         recovery_codes,
         session,
+        session_token,
         enrolled_at: now,
     }
 }

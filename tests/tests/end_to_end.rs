@@ -175,3 +175,287 @@ async fn racing_sign_ups_over_http_create_one_account() {
         .count();
     assert_eq!((created, taken), (1, 5));
 }
+
+fn now_step() -> i64 {
+    ward::Now::current().secs() / 30
+}
+
+/// The story of API.md with an authenticator app: enrol by scanning the QR code, sign in with the
+/// app, then with a recovery code, view, regenerate, disable.
+#[tokio::test]
+async fn two_factor_from_enrolment_to_disable_over_http() {
+    use reqwest::Method;
+    let login = unique_login("story");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    call(
+        Method::POST,
+        "/v1/accounts",
+        Some(credentials.clone()),
+        None,
+    )
+    .await;
+    let session = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
+        .await
+        .2["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let password = json!({ "password": PASSWORD });
+
+    assert_error(
+        &call(
+            Method::POST,
+            "/v1/two-factor/setup",
+            Some(json!({ "password": "wrong password" })),
+            Some(&session),
+        )
+        .await,
+        403,
+        "invalid_password",
+    );
+    let setup = call(
+        Method::POST,
+        "/v1/two-factor/setup",
+        Some(password.clone()),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(setup.0, StatusCode::OK);
+    assert_eq!(setup.2["expires_in"], 600);
+    // What the phone's camera reads is the key URI, and its secret is the one shown as text.
+    let uri = decode_qr(setup.2["qr_png"].as_str().unwrap());
+    assert_eq!(uri, setup.2["otpauth_uri"].as_str().unwrap());
+    let secret_text = setup.2["secret"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/Ward%20Local:")
+            && uri.contains(&format!("secret={secret_text}&"))
+    );
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_text.as_bytes())
+        .unwrap();
+    let app_code = |offset: i64| ward::totp::code_at_step(&secret, now_step() + offset).unwrap();
+
+    assert_error(
+        &call(
+            Method::POST,
+            "/v1/two-factor/setup/verify",
+            Some(json!({ "code": "000000" })),
+            Some(&session),
+        )
+        .await,
+        401,
+        "invalid_code",
+    );
+    let enabled = call(
+        Method::POST,
+        "/v1/two-factor/setup/verify",
+        Some(json!({ "code": app_code(0) })),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(enabled.0, StatusCode::OK);
+    assert_eq!(enabled.2["enabled"], true);
+    let codes: Vec<String> = enabled.2["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(
+        call(Method::GET, "/v1/account", None, Some(&session))
+            .await
+            .2["two_factor"]["recovery_codes_remaining"],
+        10
+    );
+
+    // Sign out, then sign in with the app's code.
+    call(Method::POST, "/v1/sign-out", None, Some(&session)).await;
+    let challenge = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
+    assert_eq!(challenge.2["status"], "two_factor_required");
+    assert_eq!(challenge.2["expires_in"], 300);
+    assert!(challenge.2.get("session_token").is_none());
+    let mfa = challenge.2["mfa_token"].as_str().unwrap().to_string();
+    let signed_in = call(
+        Method::POST,
+        "/v1/sign-in/verify",
+        Some(json!({ "mfa_token": mfa, "code": app_code(1) })),
+        None,
+    )
+    .await;
+    assert_eq!(signed_in.0, StatusCode::OK, "{}", signed_in.2);
+    assert!(signed_in.2.get("recovery_codes_remaining").is_none());
+    let session = signed_in.2["session_token"].as_str().unwrap().to_string();
+    // That mfa_token is spent.
+    assert_error(
+        &call(
+            Method::POST,
+            "/v1/sign-in/verify",
+            Some(json!({ "mfa_token": mfa, "code": app_code(1) })),
+            None,
+        )
+        .await,
+        401,
+        "mfa_token_invalid",
+    );
+
+    // Sign in with a recovery code, typed carelessly.
+    let mfa = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
+        .await
+        .2["mfa_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let typed = codes[0].to_uppercase().replace('-', " ");
+    let by_recovery = call(
+        Method::POST,
+        "/v1/sign-in/verify",
+        Some(json!({ "mfa_token": mfa, "recovery_code": typed })),
+        None,
+    )
+    .await;
+    assert_eq!(by_recovery.0, StatusCode::OK);
+    assert_eq!(by_recovery.2["recovery_codes_remaining"], 9);
+
+    let view = call(
+        Method::POST,
+        "/v1/two-factor/recovery-codes/view",
+        Some(password.clone()),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(view.2["remaining"], 9);
+    assert_eq!(
+        view.2["recovery_codes"][0],
+        json!({ "code": codes[0], "used": true })
+    );
+    assert_eq!(
+        view.2["recovery_codes"][1],
+        json!({ "code": codes[1], "used": false })
+    );
+
+    let regenerated = call(
+        Method::POST,
+        "/v1/two-factor/recovery-codes/regenerate",
+        Some(password.clone()),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(
+        regenerated.2["recovery_codes"].as_array().unwrap().len(),
+        10
+    );
+    let mfa = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
+        .await
+        .2["mfa_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_error(
+        &call(
+            Method::POST,
+            "/v1/sign-in/verify",
+            Some(json!({ "mfa_token": mfa, "recovery_code": codes[1] })),
+            None,
+        )
+        .await,
+        401,
+        "invalid_code",
+    );
+
+    let disabled = call(
+        Method::POST,
+        "/v1/two-factor/disable",
+        Some(password.clone()),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(disabled.2, json!({ "enabled": false }));
+    assert_error(
+        &call(
+            Method::POST,
+            "/v1/two-factor/disable",
+            Some(password),
+            Some(&session),
+        )
+        .await,
+        409,
+        "two_factor_not_enabled",
+    );
+    let plain = call(Method::POST, "/v1/sign-in", Some(credentials), None).await;
+    assert_eq!(plain.2["status"], "signed_in");
+
+    let log = call(Method::GET, "/v1/account/events", None, Some(&session)).await;
+    assert_eq!(log.0, StatusCode::OK);
+    assert_eq!(log.2["events"][0]["type"], "signed_in");
+    assert!(log.2["next_cursor"].is_null());
+}
+
+fn decode_qr(data_uri: &str) -> String {
+    use base64::Engine;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(data_uri.strip_prefix("data:image/png;base64,").unwrap())
+        .unwrap();
+    let image = image::load_from_memory(&png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    grids[0].decode().unwrap().1
+}
+
+#[tokio::test]
+async fn simultaneous_verify_calls_with_one_code_over_http_give_one_session() {
+    use reqwest::Method;
+    let login = unique_login("http-verify-race");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    call(
+        Method::POST,
+        "/v1/accounts",
+        Some(credentials.clone()),
+        None,
+    )
+    .await;
+    let session = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
+        .await
+        .2["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let setup = call(
+        Method::POST,
+        "/v1/two-factor/setup",
+        Some(json!({ "password": PASSWORD })),
+        Some(&session),
+    )
+    .await;
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup.2["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let step = now_step();
+    let confirm = ward::totp::code_at_step(&secret, step).unwrap();
+    call(
+        Method::POST,
+        "/v1/two-factor/setup/verify",
+        Some(json!({ "code": confirm })),
+        Some(&session),
+    )
+    .await;
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        let answer = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
+        tokens.push(answer.2["mfa_token"].as_str().unwrap().to_string());
+    }
+    let code = ward::totp::code_at_step(&secret, step + 1).unwrap();
+    let racing = tokens.iter().map(|mfa| {
+        call(
+            Method::POST,
+            "/v1/sign-in/verify",
+            Some(json!({ "mfa_token": mfa, "code": code })),
+            None,
+        )
+    });
+    let answers = futures::future::join_all(racing).await;
+    let statuses: Vec<u16> = answers.iter().map(|a| a.0.as_u16()).collect();
+    println!("4 simultaneous Verify2FACode calls over HTTP with one code: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1);
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3);
+}

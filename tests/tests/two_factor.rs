@@ -308,9 +308,10 @@ async fn disabling_removes_the_second_factor() {
     assert_eq!(regenerate.err().unwrap(), ApiError::TwoFactorNotEnabled);
 
     // The session that disabled it is still valid; SignIn needs only the password.
-    ward::auth::authenticate(&app.store, &format!("{}", "ward_s_unknown"), now)
+    let still = ward::auth::authenticate(&app.store, &account.session_token, now)
         .await
-        .unwrap_err();
+        .unwrap();
+    assert_eq!(still.account_id, account.account_id);
     let signed_in = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now)
         .await
         .unwrap();

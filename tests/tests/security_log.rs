@@ -1,0 +1,273 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The security log, the calls each two-factor route makes, and the Verify2FACode body rules.
+
+use serde_json::json;
+use ward::events::{self, EventKind};
+use ward::verify::{verify, SecondFactor};
+use ward::{handlers, two_factor, Now};
+use ward_tests::{app, client, counted_app, enrolled_account, mfa_token, parts, request, PASSWORD};
+
+fn types(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_change_and_failure_is_logged_newest_first() {
+    let app = app().await;
+    let account = enrolled_account(&app, "log", Now::current()).await;
+    // Each step a second apart: entries written at the same instant have no order among them.
+    let now = account.enrolled_at;
+    let token = mfa_token(&app, &account.login, now.plus_secs(1)).await;
+    let wrong = verify(
+        &app,
+        &token,
+        &SecondFactor::Code("000000".into()),
+        &client(),
+        now.plus_secs(2),
+    )
+    .await;
+    assert!(wrong.is_err());
+    let recovery = SecondFactor::RecoveryCode(account.recovery_codes[0].clone());
+    verify(&app, &token, &recovery, &client(), now.plus_secs(3))
+        .await
+        .unwrap();
+    two_factor::disable(
+        &app.store,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now.plus_secs(4),
+    )
+    .await
+    .unwrap();
+
+    let (page, next) = events::page(&app.store, &account.account_id, None)
+        .await
+        .unwrap();
+    assert_eq!(next, None);
+    let seen = types(&page);
+    // Newest first: disable, the recovery sign-in (two entries), the failure, then enrolment's own.
+    assert_eq!(seen[0], "two_factor_disabled");
+    let mut recovery_sign_in = seen[1..3].to_vec();
+    recovery_sign_in.sort();
+    assert_eq!(recovery_sign_in, ["recovery_code_used", "signed_in"]);
+    assert_eq!(seen[3], "two_factor_failed");
+    let mut enrolment = seen[4..].to_vec();
+    enrolment.sort();
+    assert_eq!(
+        enrolment,
+        ["account_created", "signed_in", "two_factor_enabled"]
+    );
+    for event in &page {
+        let keys: Vec<_> = event.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["at", "ip", "type", "user_agent"]);
+        assert_eq!(event["ip"], "192.0.2.10");
+        assert!(event["at"].as_str().unwrap().ends_with('Z'));
+    }
+}
+
+#[tokio::test]
+async fn the_log_pages_by_50_with_a_cursor() {
+    let app = app().await;
+    let account = enrolled_account(&app, "pages", Now::current()).await;
+    let base = Now::current().plus_secs(10);
+    for index in 0..60 {
+        let at = Now {
+            millis: base.millis + index,
+        };
+        let item = ward::store::event_item(&account.account_id, EventKind::SignedIn, &client(), at)
+            .unwrap();
+        app.store.put(item).await.unwrap();
+    }
+    let (first, cursor) = events::page(&app.store, &account.account_id, None)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 50);
+    let cursor = cursor.expect("a second page");
+    let (second, end) = events::page(&app.store, &account.account_id, Some(&cursor))
+        .await
+        .unwrap();
+    assert!(
+        second.len() >= 13,
+        "the rest of the 60 plus the enrolment's own events"
+    );
+    assert!(
+        types(&second).iter().any(|t| t == "account_created"),
+        "the oldest entry is on the last page"
+    );
+    assert!(
+        end.is_none()
+            || events::page(&app.store, &account.account_id, end.as_deref())
+                .await
+                .unwrap()
+                .0
+                .is_empty()
+    );
+
+    let session = &account.session_token;
+    let bad = lambda_http::RequestExt::with_query_string_parameters(
+        request(
+            "GET",
+            "/v1/account/events?cursor=bm90LWEtY3Vyc29y",
+            None,
+            Some(session),
+        ),
+        std::collections::HashMap::from([("cursor".to_string(), "bm90LWEtY3Vyc29y".to_string())]),
+    );
+    let (status, body) = parts(handlers::account_events(&app, bad).await.unwrap());
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_request")
+    );
+    assert!(body["message"].as_str().unwrap().contains("`cursor`"));
+}
+
+#[tokio::test]
+async fn verify_code_takes_exactly_one_of_code_and_recovery_code() {
+    let app = app().await;
+    for body in [
+        json!({ "mfa_token": "ward_m_x" }),
+        json!({ "mfa_token": "ward_m_x", "code": "123456", "recovery_code": "aaaa-aaaa-aaaa-aaaa" }),
+        json!({ "code": "123456" }),
+        json!({ "mfa_token": "ward_m_x", "code": 123456 }),
+    ] {
+        let (status, answer) = parts(
+            handlers::verify_code(
+                &app,
+                request("POST", "/v1/sign-in/verify", Some(body.clone()), None),
+            )
+            .await
+            .unwrap(),
+        );
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(answer["error"], "invalid_request");
+    }
+}
+
+#[tokio::test]
+async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
+    let (app, calls) = counted_app().await;
+    let now = Now::current();
+    let account = enrolled_account(&app, "calls-2fa", now).await;
+    let keys = app.keys().await.unwrap();
+    calls.take();
+
+    ward::auth::authenticate(&app.store, &account.session_token, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["GetItem"],
+        "the session read every session route starts with"
+    );
+
+    let token = mfa_token(&app, &account.login, now).await;
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        "sign-in, 2FA required"
+    );
+
+    let code = SecondFactor::Code(account.code_after(1));
+    verify(&app, &token, &code, &client(), now.plus_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        "verify-code"
+    );
+
+    let token = mfa_token(&app, &account.login, now).await;
+    calls.take();
+    verify(
+        &app,
+        &token,
+        &SecondFactor::Code("000000".into()),
+        &client(),
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        "verify-code, wrong code"
+    );
+
+    two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["UpdateItem", "TransactWriteItems"],
+        "recovery-view (after the session read)"
+    );
+
+    two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["UpdateItem", "TransactWriteItems"],
+        "recovery-regenerate (after the session read)"
+    );
+
+    two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["UpdateItem", "TransactWriteItems"],
+        "disable (after the session read)"
+    );
+
+    let pending = two_factor::start_setup(
+        &app.store,
+        keys,
+        "Ward",
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["UpdateItem", "TransactWriteItems"],
+        "setup (after the session read)"
+    );
+
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(pending.secret.as_bytes())
+        .unwrap();
+    let code = ward::totp::code_at_step(&secret, now.secs() / 30 + 1).unwrap();
+    two_factor::confirm_setup(
+        &app.store,
+        keys,
+        &account.session,
+        &code,
+        &client(),
+        now.plus_secs(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "TransactWriteItems"],
+        "setup-verify (after the session read)"
+    );
+
+    events::page(&app.store, &account.account_id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.take(),
+        ["Query"],
+        "account-events (after the session read)"
+    );
+}
