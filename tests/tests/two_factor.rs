@@ -633,3 +633,56 @@ async fn no_secret_or_recovery_code_is_stored_in_clear() {
         );
     }
 }
+
+#[tokio::test]
+async fn password_confirmed_routes_share_the_sign_in_throttle() {
+    let app = app().await;
+    let account = enrolled_account(&app, "confirm-throttle", Now::current()).await;
+    let now = account.enrolled_at;
+    let keys = app.keys().await.unwrap();
+    for _ in 0..5 {
+        let view = two_factor::view_codes(
+            &app.store,
+            keys,
+            &account.session,
+            "wrong password",
+            &client(),
+            now,
+        )
+        .await;
+        assert_eq!(view.err().unwrap(), ApiError::InvalidPassword);
+    }
+    for _ in 0..5 {
+        let wrong =
+            accounts::sign_in(&app.store, &account.login, "wrong password", &client(), now).await;
+        assert_eq!(wrong.unwrap_err(), ApiError::InvalidCredentials);
+    }
+    // Ten in all, across routes: every password-confirmed route and SignIn now wait 30 s.
+    let disable = two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now).await;
+    assert_eq!(
+        disable.unwrap_err(),
+        ApiError::TooManyAttempts { retry_after: 30 }
+    );
+    let sign_in = accounts::sign_in(
+        &app.store,
+        &account.login,
+        PASSWORD,
+        &client(),
+        now.plus_secs(10),
+    )
+    .await;
+    assert_eq!(
+        sign_in.unwrap_err(),
+        ApiError::TooManyAttempts { retry_after: 20 }
+    );
+    let view = two_factor::view_codes(
+        &app.store,
+        keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now.plus_secs(30),
+    )
+    .await;
+    assert_eq!(view.unwrap().remaining, 10);
+}
