@@ -62,5 +62,43 @@ pub async fn authenticate(store: &Store, bearer: &str, now: Now) -> Result<Princ
             credential: Credential::Session { digest },
         });
     }
+    if bearer.starts_with(crate::tokens::PREFIX) {
+        // A typo or a forgery fails the checksum here, without a database read.
+        if !crate::tokens::well_formed(bearer) {
+            return Err(ApiError::Unauthorized);
+        }
+        let digest = token::digest(bearer);
+        let item = store
+            .get_live(crate::tokens::token_key(&digest), now)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        let token_id = required_s(&item, "token_id")?;
+        let last_used = crate::store::get_n(&item, "last_used_at");
+        if last_used.is_none_or(|at| at <= now.secs() - crate::tokens::LAST_USED_RESOLUTION_SECS) {
+            touch_last_used(store.clone(), digest, now);
+        }
+        return Ok(Principal {
+            account_id: required_s(&item, "account_id")?,
+            login: required_s(&item, "login")?,
+            credential: Credential::Token { token_id },
+        });
+    }
     Err(ApiError::Unauthorized)
+}
+
+/// Records when a token was last used, at most once a minute, off the request's path: the write
+/// runs as its own task and the request does not wait for it. On Lambda a task left running when
+/// the response goes out finishes when the instance next runs, so the time is a best effort, never
+/// later than the truth by more than the resolution.
+fn touch_last_used(store: Store, digest: String, now: Now) {
+    tokio::spawn(async move {
+        let update = crate::store::ConditionalUpdate::new(crate::tokens::token_key(&digest))
+            .set("last_used_at = :now")
+            .condition("attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at <= :stale)")
+            .value(":now", crate::store::n(now.secs()))
+            .value(":stale", crate::store::n(now.secs() - crate::tokens::LAST_USED_RESOLUTION_SECS));
+        if let Err(error) = store.update(update).await {
+            tracing::warn!(%error, "could not record when a token was last used");
+        }
+    });
 }

@@ -6,7 +6,7 @@ use crate::auth::{self, Credential};
 use crate::error::ApiError;
 use crate::http::{bearer_token, parse_json, query_parameter, Client, Reply};
 use crate::verify::{self, SecondFactor};
-use crate::{events, two_factor, App, Now};
+use crate::{events, tokens, two_factor, App, Now};
 use lambda_http::http::Method;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -368,4 +368,81 @@ pub async fn account_events(app: &App, request: Request) -> Result<Response<Body
     }
     .await;
     Ok(respond(&request, "account-events", outcome))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    password: String,
+    expires_in_days: Option<i64>,
+}
+
+/// `POST /v1/tokens`
+pub async fn token_create(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::POST)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let body: NewToken = parse_json(&request)?;
+        let created = tokens::create(
+            &app.store,
+            &principal,
+            &body.name,
+            &body.password,
+            body.expires_in_days,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::created(json!({
+            "id": created.id,
+            "name": created.name,
+            "token": created.token,
+            "created_at": crate::rfc3339(created.created_at),
+            "expires_at": crate::rfc3339(created.expires_at),
+        })))
+    }
+    .await;
+    Ok(respond(&request, "token-create", outcome))
+}
+
+/// `GET /v1/tokens`
+pub async fn token_list(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::GET)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        Ok(Reply::ok(
+            json!({ "tokens": tokens::list(&app.store, &principal.account_id, now).await? }),
+        ))
+    }
+    .await;
+    Ok(respond(&request, "token-list", outcome))
+}
+
+/// `DELETE /v1/tokens/{token_id}`
+pub async fn token_revoke(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::DELETE)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let token_id = request
+            .path_parameters_ref()
+            .and_then(|parameters| parameters.first("token_id"))
+            .map(str::to_string)
+            .or_else(|| request.uri().path().rsplit('/').next().map(str::to_string))
+            .unwrap_or_default();
+        tokens::revoke(
+            &app.store,
+            &principal,
+            &token_id,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::no_content())
+    }
+    .await;
+    Ok(respond(&request, "token-revoke", outcome))
 }

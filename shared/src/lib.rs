@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod authorizer;
 pub mod config;
 pub mod crypto;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod store;
 pub mod telemetry;
 pub mod throttle;
 pub mod token;
+pub mod tokens;
 pub mod totp;
 pub mod two_factor;
 pub mod verify;

@@ -198,6 +198,42 @@ impl Store {
         Ok(self.get(key).await?.filter(|item| is_live(item, now)))
     }
 
+    /// Strongly consistent reads of many items by key (100 a request), in no particular order.
+    pub async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.iter().cloned().map(key_item).collect()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|_| StoreError::Internal)?,
+            );
+            // DynamoDB may hand back part of a batch as unprocessed; ask again for that part.
+            for _ in 0..5 {
+                let Some(request) = pending.take() else { break };
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|error| classify("BatchGetItem", &error))?;
+                if let Some(mut responses) = output.responses {
+                    found.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut unprocessed| unprocessed.remove(&self.table));
+            }
+            if pending.is_some() {
+                return Err(StoreError::Unavailable);
+            }
+        }
+        Ok(found)
+    }
+
     /// Writes several items atomically. Condition failures are an outcome, not an error.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
         let count = items.len();

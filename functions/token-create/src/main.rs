@@ -1,0 +1,12 @@
+//! POST /v1/tokens: a personal access token, after the password; shown once
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::token_create(&app, request)
+    }))
+    .await
+}

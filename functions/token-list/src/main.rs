@@ -1,0 +1,12 @@
+//! GET /v1/tokens: the account's personal access tokens, never their secrets
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::token_list(&app, request)
+    }))
+    .await
+}

@@ -1,0 +1,12 @@
+//! DELETE /v1/tokens/{token_id}: revoke one of the account's personal access tokens
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env().await?;
+    run(service_fn(|request| {
+        ward::handlers::token_revoke(&app, request)
+    }))
+    .await
+}

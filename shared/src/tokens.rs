@@ -1,0 +1,314 @@
+//! Personal access tokens: API access for scripts without the SignIn + Verify2FACode dance.
+//!
+//! A token reads `ward_pat_` + 52 base32 characters (256 random bits) + a 7-character checksum,
+//! so secret scanners can recognise a leaked one and a typo is refused without a database read.
+//! Only its SHA-256 digest is stored. Two items per token: the token itself, keyed by digest (what
+//! authentication reads), and a listing entry under the account (what list and revoke read).
+
+use crate::auth::SessionPrincipal;
+use crate::error::ApiError;
+use crate::events::EventKind;
+use crate::http::Client;
+use crate::store::{event_item, get_n, get_s, keys, n, s, Item, Store, Transaction};
+use crate::throttle::Counter;
+use crate::two_factor::confirm_password;
+use crate::Now;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+pub const PREFIX: &str = "ward_pat_";
+const RANDOM_CHARS: usize = 52;
+const CHECKSUM_CHARS: usize = 7;
+pub const DEFAULT_DAYS: i64 = 30;
+pub const MAX_DAYS: i64 = 366;
+const DAY_SECS: i64 = 86_400;
+/// `last_used_at` is written at most this often per token.
+pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+fn checksum(random: &str) -> String {
+    let digest = Sha256::digest(format!("{PREFIX}{random}").as_bytes());
+    data_encoding::BASE32_NOPAD
+        .encode(&digest[..4])
+        .to_lowercase()
+}
+
+/// A new token: prefix, 256 random bits, checksum.
+pub fn new_token() -> Result<String, ApiError> {
+    let random = data_encoding::BASE32_NOPAD
+        .encode(&crate::token::random_bytes::<32>()?)
+        .to_lowercase();
+    let checksum = checksum(&random);
+    Ok(format!("{PREFIX}{random}{checksum}"))
+}
+
+/// Whether a presented token is well formed: the right length, alphabet and checksum.
+pub fn well_formed(token: &str) -> bool {
+    let Some(body) = token.strip_prefix(PREFIX) else {
+        return false;
+    };
+    if body.len() != RANDOM_CHARS + CHECKSUM_CHARS
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    {
+        return false;
+    }
+    let (random, check) = body.split_at(RANDOM_CHARS);
+    use subtle::ConstantTimeEq;
+    bool::from(checksum(random).as_bytes().ct_eq(check.as_bytes()))
+}
+
+pub fn token_key(digest: &str) -> (String, String) {
+    (format!("TOKEN#{digest}"), "TOKEN".to_string())
+}
+
+pub fn listing_key(account_id: &str, token_id: &str) -> (String, String) {
+    (format!("ACCOUNT#{account_id}"), format!("TOKEN#{token_id}"))
+}
+
+fn key_map((pk, sk): (String, String)) -> Item {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+/// A token's name: 1 to 100 characters after trimming, no control characters.
+pub fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    let length = name.chars().count();
+    if !(1..=100).contains(&length) || name.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest(
+            "The field `name` must be 1 to 100 characters without control characters.".into(),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+pub fn check_days(days: Option<i64>) -> Result<i64, ApiError> {
+    let days = days.unwrap_or(DEFAULT_DAYS);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::InvalidRequest(
+            "The field `expires_in_days` must be 1 to 366.".into(),
+        ));
+    }
+    Ok(days)
+}
+
+#[derive(Debug)]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    /// Shown this once.
+    pub token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Creates a token after the password: one transaction writes the token, its listing entry, the
+/// reset of the password count and the event.
+pub async fn create(
+    store: &Store,
+    principal: &SessionPrincipal,
+    name: &str,
+    password: &str,
+    days: Option<i64>,
+    client: &Client,
+    now: Now,
+) -> Result<CreatedToken, ApiError> {
+    let name = check_name(name)?;
+    let days = check_days(days)?;
+    confirm_password(store, principal, password, client, now).await?;
+    let account_id = principal.account_id.as_str();
+    let token = new_token()?;
+    let digest = crate::token::digest(&token);
+    let id = crate::token::hex(&crate::token::random_bytes::<16>()?);
+    let created_at = now.secs();
+    let expires_at = created_at + days * DAY_SECS;
+
+    let mut secret_item = key_map(token_key(&digest));
+    secret_item.insert("account_id".into(), s(account_id));
+    secret_item.insert("login".into(), s(&principal.login));
+    secret_item.insert("token_id".into(), s(&id));
+    secret_item.insert("expires_at".into(), n(expires_at));
+    let mut listing = key_map(listing_key(account_id, &id));
+    listing.insert("token_id".into(), s(&id));
+    listing.insert("name".into(), s(&name));
+    listing.insert("digest".into(), s(&digest));
+    listing.insert("created_at".into(), n(created_at));
+    listing.insert("expires_at".into(), n(expires_at));
+
+    let outcome = store
+        .transact(vec![
+            store.table_put(secret_item, Some("attribute_not_exists(pk)"))?,
+            store.table_put(listing, Some("attribute_not_exists(pk)"))?,
+            store.table_update(
+                Counter::Password
+                    .reset(account_id)
+                    .condition("attribute_exists(pk)"),
+            )?,
+            store.table_put(
+                event_item(account_id, EventKind::TokenCreated, client, now)?,
+                None,
+            )?,
+        ])
+        .await?;
+    match outcome {
+        Transaction::Committed => {
+            tracing::info!(account_id, token_id = id, "personal access token created");
+            Ok(CreatedToken {
+                id,
+                name,
+                token,
+                created_at,
+                expires_at,
+            })
+        }
+        Transaction::ConditionFailed(_) => Err(ApiError::Internal),
+    }
+}
+
+/// The account's live tokens, newest first; never a secret or digest.
+pub async fn list(
+    store: &Store,
+    account_id: &str,
+    now: Now,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let (pk, _) = keys::account(account_id);
+    let mut listings = Vec::new();
+    let mut after = None;
+    loop {
+        let (items, last) = store
+            .query_page(&pk, "TOKEN#", after.as_deref(), 100)
+            .await?;
+        listings.extend(
+            items
+                .into_iter()
+                .filter(|item| crate::store::is_live(item, now)),
+        );
+        match last {
+            Some(last) => after = Some(last),
+            None => break,
+        }
+    }
+    let digests: Vec<String> = listings
+        .iter()
+        .filter_map(|item| get_s(item, "digest").map(str::to_string))
+        .collect();
+    let secrets = store
+        .batch_get(digests.iter().map(|digest| token_key(digest)).collect())
+        .await?;
+    let last_used: HashMap<String, i64> = secrets
+        .iter()
+        .filter_map(|item| {
+            Some((
+                get_s(item, "token_id")?.to_string(),
+                get_n(item, "last_used_at")?,
+            ))
+        })
+        .collect();
+    let mut tokens: Vec<(i64, serde_json::Value)> = listings
+        .iter()
+        .filter_map(|item| {
+            let id = get_s(item, "token_id")?;
+            let created_at = get_n(item, "created_at")?;
+            Some((
+                created_at,
+                serde_json::json!({
+                    "id": id,
+                    "name": get_s(item, "name"),
+                    "created_at": crate::rfc3339(created_at),
+                    "expires_at": crate::rfc3339(get_n(item, "expires_at").unwrap_or_default()),
+                    "last_used_at": last_used.get(id).map(|at| crate::rfc3339(*at)),
+                }),
+            ))
+        })
+        .collect();
+    tokens.sort_by_key(|token| std::cmp::Reverse(token.0));
+    Ok(tokens.into_iter().map(|(_, token)| token).collect())
+}
+
+/// Revokes one of the account's tokens: 404 for an unknown id or another account's token.
+pub async fn revoke(
+    store: &Store,
+    principal: &SessionPrincipal,
+    token_id: &str,
+    client: &Client,
+    now: Now,
+) -> Result<(), ApiError> {
+    let valid_id = token_id.len() == 32 && token_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid_id {
+        return Err(ApiError::NotFound);
+    }
+    let account_id = principal.account_id.as_str();
+    let listing = store
+        .get(listing_key(account_id, token_id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let digest = get_s(&listing, "digest").ok_or(ApiError::Internal)?;
+    let outcome = store
+        .transact(vec![
+            store.table_delete(
+                listing_key(account_id, token_id),
+                Some("attribute_exists(pk)"),
+            )?,
+            store.table_delete(token_key(digest), None)?,
+            store.table_put(
+                event_item(account_id, EventKind::TokenRevoked, client, now)?,
+                None,
+            )?,
+        ])
+        .await?;
+    match outcome {
+        Transaction::Committed => {
+            tracing::info!(account_id, token_id, "personal access token revoked");
+            Ok(())
+        }
+        Transaction::ConditionFailed(_) => Err(ApiError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_the_prefix_256_bits_and_a_checksum() {
+        let token = new_token().unwrap();
+        assert!(token.starts_with(PREFIX));
+        assert_eq!(token.len(), PREFIX.len() + 52 + 7);
+        assert!(well_formed(&token));
+        assert_ne!(token, new_token().unwrap());
+    }
+
+    #[test]
+    fn a_typo_fails_the_checksum() {
+        let token = new_token().unwrap();
+        let position = PREFIX.len() + 10;
+        let replacement = if &token[position..=position] == "a" {
+            "b"
+        } else {
+            "a"
+        };
+        let typo = format!(
+            "{}{replacement}{}",
+            &token[..position],
+            &token[position + 1..]
+        );
+        assert!(!well_formed(&typo));
+        assert!(!well_formed(&token[..token.len() - 1]));
+        assert!(!well_formed(&token.to_uppercase()));
+        assert!(!well_formed("ward_pat_"));
+        assert!(!well_formed(&token.replacen(PREFIX, "ward_s_", 1)));
+    }
+
+    #[test]
+    fn names_and_lifetimes_are_bounded() {
+        assert_eq!(check_name("  deploy bot ").unwrap(), "deploy bot");
+        assert!(check_name("").is_err());
+        assert!(check_name(&"n".repeat(101)).is_err());
+        assert!(check_name("bad\nname").is_err());
+        assert_eq!(check_days(None).unwrap(), 30);
+        assert_eq!(check_days(Some(1)).unwrap(), 1);
+        assert_eq!(check_days(Some(366)).unwrap(), 366);
+        assert!(check_days(Some(0)).is_err());
+        assert!(check_days(Some(367)).is_err());
+    }
+}
