@@ -459,3 +459,137 @@ async fn simultaneous_verify_calls_with_one_code_over_http_give_one_session() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1);
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3);
 }
+
+/// Invokes a function through cargo lambda watch's Lambda API, as `cargo lambda invoke` does.
+async fn invoke(function: &str, event: &Value) -> Value {
+    let response = http()
+        .post(format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            api_url()
+        ))
+        .json(event)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
+/// Sign in with 2FA once, create a token, script against whoami with it, revoke it; the
+/// authorizer, invoked with the saved event, allows the token and then denies it.
+#[tokio::test]
+async fn a_script_with_a_personal_access_token_and_the_authorizer() {
+    use reqwest::Method;
+    let login = unique_login("script");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    call(
+        Method::POST,
+        "/v1/accounts",
+        Some(credentials.clone()),
+        None,
+    )
+    .await;
+    let session = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
+        .await
+        .2["session_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let setup = call(
+        Method::POST,
+        "/v1/two-factor/setup",
+        Some(json!({ "password": PASSWORD })),
+        Some(&session),
+    )
+    .await;
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup.2["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let step = now_step();
+    let confirm = ward::totp::code_at_step(&secret, step).unwrap();
+    call(
+        Method::POST,
+        "/v1/two-factor/setup/verify",
+        Some(json!({ "code": confirm })),
+        Some(&session),
+    )
+    .await;
+    let mfa = call(Method::POST, "/v1/sign-in", Some(credentials), None)
+        .await
+        .2["mfa_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = ward::totp::code_at_step(&secret, step + 1).unwrap();
+    let signed_in = call(
+        Method::POST,
+        "/v1/sign-in/verify",
+        Some(json!({ "mfa_token": mfa, "code": code })),
+        None,
+    )
+    .await;
+    let session = signed_in.2["session_token"].as_str().unwrap().to_string();
+
+    let created = call(
+        Method::POST,
+        "/v1/tokens",
+        Some(json!({ "name": "nightly", "password": PASSWORD })),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(created.0, StatusCode::CREATED);
+    let token = created.2["token"].as_str().unwrap().to_string();
+    let id = created.2["id"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        let me = call(Method::GET, "/v1/whoami", None, Some(&token)).await;
+        assert_eq!(me.2["auth"], "token");
+        assert_eq!(me.2["token_id"], id.as_str());
+    }
+    assert_error(
+        &call(Method::GET, "/v1/tokens", None, Some(&token)).await,
+        403,
+        "session_required",
+    );
+    let listed = call(Method::GET, "/v1/tokens", None, Some(&session)).await;
+    assert_eq!(listed.2["tokens"][0]["id"], id.as_str());
+    assert!(!listed.2.to_string().contains(&token));
+
+    let saved = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../infra/events/authorizer-request.json"
+    ))
+    .unwrap();
+    let event: Value =
+        serde_json::from_str(&saved.replace("REPLACE_WITH_A_TOKEN", &token)).unwrap();
+    let allowed = invoke("authorizer", &event).await;
+    assert_eq!(allowed["isAuthorized"], true);
+    assert_eq!(allowed["context"]["token_id"], id.as_str());
+    assert_eq!(allowed["context"]["auth"], "token");
+
+    let revoked = call(
+        Method::DELETE,
+        &format!("/v1/tokens/{id}"),
+        None,
+        Some(&session),
+    )
+    .await;
+    assert_eq!(revoked.0, StatusCode::NO_CONTENT);
+    assert_error(
+        &call(Method::GET, "/v1/whoami", None, Some(&token)).await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &call(
+            Method::DELETE,
+            &format!("/v1/tokens/{id}"),
+            None,
+            Some(&session),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    let denied = invoke("authorizer", &event).await;
+    assert_eq!(denied["isAuthorized"], false);
+}
