@@ -1,5 +1,5 @@
 # Ward: the README's two commands, and the tools around them.
-.PHONY: dev test fmt lint clean
+.PHONY: dev test bench fmt lint clean
 
 ## Serve the whole API locally at http://127.0.0.1:$API_PORT (default 9000) until Ctrl-C.
 dev:
@@ -8,6 +8,10 @@ dev:
 ## The whole suite: unit, storage (emulator), handler and end-to-end (cargo lambda watch) tests.
 test:
 	@bash infra/test.sh
+
+## Figures measured against the local emulator (the authorizer's warm decision time, ...).
+bench:
+	@bash infra/bench.sh
 
 fmt:
 	cargo fmt --all

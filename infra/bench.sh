@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make bench`: figures of the service measured against the local emulator (programs that print,
+# not tests that assert).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source infra/stack.sh
+ward_venv
+export WARD_LOG_DIR="$WARD_ROOT/.local/bench-logs"
+trap ward_stop EXIT
+cargo build --release -p ward-tests --bin authorizer_bench --quiet
+export DYNAMODB_PORT=$(ward_free_port)
+ward_local_env "$DYNAMODB_PORT"
+export TABLE_NAME="ward-bench-$$"
+ward_start_emulator
+"${CARGO_TARGET_DIR:-target}/release/authorizer_bench"
