@@ -7,9 +7,9 @@ source infra/stack.sh
 ward_venv
 export WARD_LOG_DIR="$WARD_ROOT/.local/bench-logs"
 trap ward_stop EXIT
-cargo build --release -p ward-tests --bin authorizer_bench --quiet
+cargo build --release -p ward-tests --example authorizer_bench --quiet
 export DYNAMODB_PORT=$(ward_free_port)
 ward_local_env "$DYNAMODB_PORT"
 export TABLE_NAME="ward-bench-$$"
 ward_start_emulator
-"${CARGO_TARGET_DIR:-target}/release/authorizer_bench"
+"${CARGO_TARGET_DIR:-target}/release/examples/authorizer_bench"

@@ -16,6 +16,12 @@ echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+echo "==> template.yaml (cfn-lint, sam validate --lint) and docs/openapi.yaml"
+export SAM_CLI_TELEMETRY=0
+cfn-lint template.yaml
+AWS_REGION=us-east-1 sam validate --lint --template template.yaml
+openapi-spec-validator docs/openapi.yaml
+
 echo "==> building every function and test"
 cargo build --workspace --bins --quiet
 cargo test --workspace --no-run --quiet
@@ -33,4 +39,7 @@ export WARD_EMULATOR_URL="$AWS_ENDPOINT_URL"
 
 echo "==> tests"
 cargo test --workspace -- --test-threads 8
+
+echo "==> contract: schemathesis against the local stack, every route of docs/openapi.yaml"
+python infra/contract.py "$WARD_API_URL"
 echo "==> suite finished in $(( $(date +%s) - started )) s"

@@ -141,3 +141,15 @@ async fn a_token_in_the_query_string_is_never_accepted() {
     assert_eq!(status, 200);
     assert_eq!(body["login"], login.as_str());
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_utf8_is_400() {
+    let app = app().await;
+    let mut binary = request("POST", "/v1/accounts", None, None);
+    *binary.body_mut() = lambda_http::Body::Binary(vec![0xff, 0x5e, 0xd4, 0x8f]);
+    let (status, body) = parts(handlers::sign_up(&app, binary).await.unwrap());
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_request")
+    );
+}
