@@ -1,5 +1,5 @@
 # Ward: the README's two commands, and the tools around them.
-.PHONY: dev test bench fmt lint clean
+.PHONY: dev test bench package deploy fmt lint clean
 
 ## Serve the whole API locally at http://127.0.0.1:$API_PORT (default 9000) until Ctrl-C.
 dev:
@@ -13,6 +13,14 @@ test:
 bench:
 	@bash infra/bench.sh
 
+## Every function built for arm64 with `sam build` (cargo-lambda and zig, no Docker); prints sizes.
+package:
+	@bash infra/package.sh
+
+## Deploys the packages built by `make package` with `sam deploy` (settings in samconfig.toml).
+deploy:
+	@bash -c 'source infra/stack.sh && ward_venv && SAM_CLI_TELEMETRY=0 sam deploy --template-file .aws-sam/build/template.yaml'
+
 fmt:
 	cargo fmt --all
 
@@ -21,4 +29,4 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf target .venv .local
+	rm -rf target .venv .local .aws-sam
