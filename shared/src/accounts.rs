@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
 use crate::store::{event_item, get_n, get_s, keys, n, required_s, s, Item, Store, Transaction};
-use crate::throttle::{self, Counter, Reservation, Subject};
+use crate::throttle::{self, Counter, Subject};
 use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
 use crate::{password, Now};
 use std::collections::HashMap;
@@ -140,18 +140,10 @@ pub async fn sign_in(
         Some(account_id) => Subject::Account(account_id),
         None => Subject::UnknownLogin(&login),
     };
-    let account = match throttle::reserve(store, subject, Counter::Password, now).await? {
-        Reservation::Granted(item) => account_id.as_ref().map(|_| item),
-        Reservation::Missing => None,
-        Reservation::Throttled { retry_after } => {
-            if let Some(account_id) = &account_id {
-                store
-                    .put(event_item(account_id, EventKind::Throttled, client, now)?)
-                    .await?;
-            }
-            return Err(ApiError::TooManyAttempts { retry_after });
-        }
-    };
+    // An unknown login's own throttle item comes back too: only an account's item is an account.
+    let account = throttle::admit(store, subject, Counter::Password, client, now)
+        .await?
+        .filter(|_| account_id.is_some());
 
     let stored_hash = account
         .as_ref()

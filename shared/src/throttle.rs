@@ -158,6 +158,33 @@ pub async fn reserve(
     Ok(Reservation::Throttled { retry_after: 1 })
 }
 
+/// Reserves an attempt, or refuses it with 429 while the subject is locked; a refusal on an
+/// account goes into its security log. `None`: the account does not exist (any more).
+pub async fn admit(
+    store: &Store,
+    subject: Subject<'_>,
+    counter: Counter,
+    client: &crate::http::Client,
+    now: Now,
+) -> Result<Option<Item>, crate::ApiError> {
+    match reserve(store, subject, counter, now).await? {
+        Reservation::Granted(item) => Ok(Some(item)),
+        Reservation::Missing => Ok(None),
+        Reservation::Throttled { retry_after } => {
+            if let Subject::Account(account_id) = subject {
+                let event = crate::store::event_item(
+                    account_id,
+                    crate::events::EventKind::Throttled,
+                    client,
+                    now,
+                )?;
+                store.put(event).await?;
+            }
+            Err(crate::ApiError::TooManyAttempts { retry_after })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

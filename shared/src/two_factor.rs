@@ -11,7 +11,7 @@ use crate::http::Client;
 use crate::store::{
     event_item, get_b, get_n, get_ss, keys, n, s, ConditionalUpdate, Item, Store, Transaction,
 };
-use crate::throttle::{self, Counter, Reservation, Subject};
+use crate::throttle::{self, Counter, Subject};
 use crate::{password, recovery, totp, Now};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -38,18 +38,15 @@ pub async fn confirm_password(
 ) -> Result<Item, ApiError> {
     crate::accounts::check_presented_password(password)?;
     let account_id = principal.account_id.as_str();
-    let account =
-        match throttle::reserve(store, Subject::Account(account_id), Counter::Password, now).await?
-        {
-            Reservation::Granted(account) => account,
-            Reservation::Missing => return Err(ApiError::Unauthorized),
-            Reservation::Throttled { retry_after } => {
-                store
-                    .put(event_item(account_id, EventKind::Throttled, client, now)?)
-                    .await?;
-                return Err(ApiError::TooManyAttempts { retry_after });
-            }
-        };
+    let account = throttle::admit(
+        store,
+        Subject::Account(account_id),
+        Counter::Password,
+        client,
+        now,
+    )
+    .await?
+    .ok_or(ApiError::Unauthorized)?;
     let stored = crate::store::get_s(&account, "password_hash");
     if !password::verify(stored, password).await? {
         store

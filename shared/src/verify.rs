@@ -17,7 +17,7 @@ use crate::http::Client;
 use crate::store::{
     event_item, get_b, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Store, Transaction,
 };
-use crate::throttle::{self, Counter, Reservation, Subject};
+use crate::throttle::{self, Counter, Subject};
 use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
 use crate::two_factor::{is_enabled, last_step, remaining_codes};
 use crate::{recovery, totp, App, Now};
@@ -65,23 +65,15 @@ pub async fn verify(
     let account_id = required_s(&pending, "account_id")?;
     let login = required_s(&pending, "login")?;
 
-    let account = match throttle::reserve(
+    let account = throttle::admit(
         store,
         Subject::Account(&account_id),
         Counter::SecondFactor,
+        client,
         now,
     )
     .await?
-    {
-        Reservation::Granted(account) => account,
-        Reservation::Missing => return Err(ApiError::MfaTokenInvalid),
-        Reservation::Throttled { retry_after } => {
-            store
-                .put(event_item(&account_id, EventKind::Throttled, client, now)?)
-                .await?;
-            return Err(ApiError::TooManyAttempts { retry_after });
-        }
-    };
+    .ok_or(ApiError::MfaTokenInvalid)?;
     // 2FA turned off since the password step: this sign-in attempt is void.
     if !is_enabled(&account) {
         return Err(ApiError::MfaTokenInvalid);
