@@ -153,3 +153,33 @@ async fn a_body_that_is_not_utf8_is_400() {
         (400, "invalid_request")
     );
 }
+
+#[test]
+fn a_function_without_its_configuration_fails_its_cold_start_with_a_clear_line() {
+    // The functions are built next to this test binary (target/<profile>/deps/..).
+    let binary = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("whoami");
+    assert!(
+        binary.exists(),
+        "build the functions first (make test does)"
+    );
+    let output = std::process::Command::new(&binary)
+        .env_clear()
+        .env("KEY_SECRET_ID", "ward/master-key")
+        .env("TOTP_ISSUER", "Ward")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("TABLE_NAME"), "{printed}");
+    assert!(printed.contains("configuration is incomplete"), "{printed}");
+}
