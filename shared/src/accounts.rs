@@ -4,7 +4,9 @@ use crate::auth::{SessionPrincipal, SESSION_LIFETIME_SECS};
 use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
-use crate::store::{event_item, get_n, get_s, keys, n, required_s, s, Item, Store, Transaction};
+use crate::store::{
+    event_item, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Item, Store, Transaction,
+};
 use crate::throttle::{self, Counter, Subject};
 use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
 use crate::{password, Now};
@@ -151,16 +153,26 @@ pub async fn sign_in(
         .map(str::to_string);
     let stored_hash = stored_hash.as_deref();
     if !password::verify(stored_hash, password).await? {
-        if let Some(account_id) = &account_id {
-            store
-                .put(event_item(
-                    account_id,
-                    EventKind::SignInFailed,
-                    client,
-                    now,
-                )?)
-                .await?;
-            tracing::info!(account_id, "wrong password");
+        match &account_id {
+            Some(account_id) => {
+                store
+                    .put(event_item(
+                        account_id,
+                        EventKind::SignInFailed,
+                        client,
+                        now,
+                    )?)
+                    .await?;
+                tracing::info!(account_id, "wrong password");
+            }
+            // A write of the same weight as the event above, so an unknown login's answer takes
+            // as many round trips as a wrong password's.
+            None => {
+                let touch = ConditionalUpdate::new(keys::login_throttle(&login))
+                    .set("last_failure_at = :now")
+                    .value(":now", n(now.secs()));
+                store.update(touch).await?.map_err(|_| ApiError::Internal)?;
+            }
         }
         return Err(ApiError::InvalidCredentials);
     }

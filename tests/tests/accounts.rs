@@ -337,7 +337,7 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
     .unwrap_err();
     assert_eq!(
         calls.take(),
-        ["GetItem", "UpdateItem"],
+        ["GetItem", "UpdateItem", "UpdateItem"],
         "sign-in, unknown login"
     );
 
