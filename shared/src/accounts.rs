@@ -188,11 +188,7 @@ pub async fn sign_in(
             .set("password_hash = :rehash")
             .value(":rehash", s(password::hash(password).await?));
     }
-    let two_factor = account
-        .get("tf_enabled")
-        .and_then(|v| v.as_bool().ok())
-        .copied()
-        .unwrap_or(false);
+    let two_factor = crate::two_factor::is_enabled(&account);
     let stored_login = required_s(&account, "login")?;
 
     if two_factor {
@@ -314,15 +310,8 @@ pub async fn status(store: &Store, account_id: &str) -> Result<serde_json::Value
 }
 
 pub fn status_json(account: &Item) -> serde_json::Value {
-    let enabled = account
-        .get("tf_enabled")
-        .and_then(|v| v.as_bool().ok())
-        .copied()
-        .unwrap_or(false);
-    let remaining = enabled.then(|| {
-        crate::store::get_ss(account, "rc_hashes").len()
-            - crate::store::get_ss(account, "rc_used").len()
-    });
+    let enabled = crate::two_factor::is_enabled(account);
+    let remaining = enabled.then(|| crate::two_factor::remaining_codes(account));
     serde_json::json!({
         "account_id": get_s(account, "account_id"),
         "login": get_s(account, "login"),
