@@ -43,6 +43,20 @@ impl CallLog {
     pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
+
+    /// Takes the calls once there are `count` of them (or after 5 s): for writes that run beside
+    /// the request, off its path.
+    pub async fn take_when(&self, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            if self.0.lock().unwrap().len() >= count {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // A moment more, so that an unexpected extra call would be seen too.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        self.take()
+    }
 }
 
 impl Intercept for CallLog {

@@ -558,7 +558,7 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
     let now = account.enrolled_at;
     let keys = app.keys().await.unwrap();
     let mut tokens = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..5 {
         tokens.push(mfa_token(&app, &account.login, now).await);
     }
     let who = client();
@@ -575,14 +575,13 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         raced.iter().filter(|ok| **ok).count()
     );
 
-    // Regenerate has answered: no old code works any more, used or not.
-    for (token, old) in tokens[3..].iter().zip(&account.recovery_codes[3..]) {
-        assert_eq!(
-            verify(&app, token, &recovery(old), &who, now)
-                .await
-                .unwrap_err(),
-            ApiError::InvalidCode
-        );
+    // Regenerate has answered: no old code works any more, used or not. (Two attempts: with
+    // three racing failures that is five, still below the lock.)
+    for (token, old) in tokens[3..5].iter().zip(&account.recovery_codes[3..5]) {
+        let refused = verify(&app, token, &recovery(old), &who, now)
+            .await
+            .unwrap_err();
+        assert_eq!(refused, ApiError::InvalidCode);
     }
     // And what a reader sees is one generation: the new ten, none used.
     let view = two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &who, now)
