@@ -325,6 +325,25 @@ impl Store {
         Ok(())
     }
 
+    /// Puts an item unless one with its key exists; whether it was written.
+    pub async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) => match error.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
+                _ => Err(classify("PutItem", &error)),
+            },
+        }
+    }
+
     /// One page of a partition, newest first, starting after `after` (a sort key).
     pub async fn query_page(
         &self,
@@ -533,6 +552,11 @@ pub fn is_live(item: &Item, now: Now) -> bool {
     get_n(item, "expires_at").is_none_or(|expires_at| expires_at > now.secs())
 }
 
+/// The sort key of a security log entry: its instant, then a suffix that keeps keys apart.
+pub fn event_sort_key(millis: i64, suffix: &str) -> String {
+    format!("EVENT#{millis:013}#{suffix}")
+}
+
 /// A security log entry, ready to be written.
 pub fn event_item(
     account_id: &str,
@@ -542,8 +566,19 @@ pub fn event_item(
 ) -> Result<Item, StoreError> {
     let suffix =
         crate::token::hex(&crate::token::random_bytes::<4>().map_err(|_| StoreError::Internal)?);
-    let sort = format!("EVENT#{:013}#{suffix}", now.millis);
-    let mut item = key_item(keys::event(account_id, &sort));
+    let sort = event_sort_key(now.millis, &suffix);
+    Ok(event_item_with_key(account_id, &sort, kind, client, now))
+}
+
+/// A security log entry under a given sort key.
+pub fn event_item_with_key(
+    account_id: &str,
+    sort: &str,
+    kind: crate::events::EventKind,
+    client: &RequestClient,
+    now: Now,
+) -> Item {
+    let mut item = key_item(keys::event(account_id, sort));
     item.insert("type".into(), s(kind.as_str()));
     item.insert("at".into(), n(now.secs()));
     item.insert("ip".into(), s(client.ip.clone()));
@@ -552,5 +587,5 @@ pub fn event_item(
         "expires_at".into(),
         n(now.secs() + crate::events::RETENTION_SECS),
     );
-    Ok(item)
+    item
 }

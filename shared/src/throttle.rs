@@ -44,6 +44,14 @@ impl Counter {
         }
     }
 
+    /// The fixed suffix of the `throttled` entry of a lock on this counter.
+    fn event_suffix(self) -> &'static str {
+        match self {
+            Counter::Password => "00000001",
+            Counter::SecondFactor => "00000002",
+        }
+    }
+
     /// The update that a success merges into its write: the count starts again.
     pub fn reset(self, account_id: &str) -> ConditionalUpdate {
         ConditionalUpdate::new(crate::store::keys::account(account_id))
@@ -75,8 +83,12 @@ pub enum Subject<'a> {
 pub enum Reservation {
     /// The attempt may be checked; for an account, the item as it is now.
     Granted(Item),
-    /// Locked: come back after this many seconds.
-    Throttled { retry_after: u64 },
+    /// Locked: come back after this many seconds. `lock_started_at` identifies the lock (None when
+    /// the attempt lost to too many concurrent ones rather than to a lock).
+    Throttled {
+        retry_after: u64,
+        lock_started_at: Option<i64>,
+    },
     /// The account does not exist (any more).
     Missing,
 }
@@ -104,40 +116,36 @@ pub async fn reserve(
             }
         }
         .name("#failures", counter.failures());
-        let update = match seen {
+        let below_threshold = seen.is_none_or(|(failures, _)| failures + 1 < threshold);
+        let update = if below_threshold {
             // Below the threshold after this attempt: a plain atomic increment.
-            None => base
-                .set("#failures = if_not_exists(#failures, :zero) + :one")
+            base.set("#failures = if_not_exists(#failures, :zero) + :one")
                 .condition("attribute_not_exists(#failures) OR #failures < :below")
                 .value(":zero", n(0))
                 .value(":one", n(1))
-                .value(":below", n(threshold - 1)),
-            Some((failures, _)) if failures + 1 < threshold => base
-                .set("#failures = if_not_exists(#failures, :zero) + :one")
-                .condition("attribute_not_exists(#failures) OR #failures < :below")
-                .value(":zero", n(0))
-                .value(":one", n(1))
-                .value(":below", n(threshold - 1)),
+                .value(":below", n(threshold - 1))
+        } else {
             // At or past the threshold: this attempt, if it fails, starts the next wait. The lock
             // is set now, with the count, so that concurrent attempts find it at once.
-            Some((failures, locked_until)) => {
-                if locked_until > now.secs() {
-                    return Ok(Reservation::Throttled {
-                        retry_after: (locked_until - now.secs()) as u64,
-                    });
-                }
-                let wait = wait_after(failures + 1, threshold).unwrap_or(FIRST_WAIT_SECS);
-                base.name("#locked", counter.locked_until())
-                    .set("#failures = :next")
-                    .set("#locked = :lock")
-                    .condition(
-                        "#failures = :seen AND (attribute_not_exists(#locked) OR #locked <= :now)",
-                    )
-                    .value(":next", n(failures + 1))
-                    .value(":seen", n(failures))
-                    .value(":lock", n(now.secs() + wait))
-                    .value(":now", n(now.secs()))
+            let (failures, locked_until) = seen.unwrap_or_default();
+            if locked_until > now.secs() {
+                let wait = wait_after(failures, threshold).unwrap_or(FIRST_WAIT_SECS);
+                return Ok(Reservation::Throttled {
+                    retry_after: (locked_until - now.secs()) as u64,
+                    lock_started_at: Some(locked_until - wait),
+                });
             }
+            let wait = wait_after(failures + 1, threshold).unwrap_or(FIRST_WAIT_SECS);
+            base.name("#locked", counter.locked_until())
+                .set("#failures = :next")
+                .set("#locked = :lock")
+                .condition(
+                    "#failures = :seen AND (attribute_not_exists(#locked) OR #locked <= :now)",
+                )
+                .value(":next", n(failures + 1))
+                .value(":seen", n(failures))
+                .value(":lock", n(now.secs() + wait))
+                .value(":now", n(now.secs()))
         };
         match store.update(update).await? {
             Ok(item) => return Ok(Reservation::Granted(item)),
@@ -155,7 +163,10 @@ pub async fn reserve(
             }
         }
     }
-    Ok(Reservation::Throttled { retry_after: 1 })
+    Ok(Reservation::Throttled {
+        retry_after: 1,
+        lock_started_at: None,
+    })
 }
 
 /// Reserves an attempt, or refuses it with 429 while the subject is locked; a refusal on an
@@ -170,15 +181,22 @@ pub async fn admit(
     match reserve(store, subject, counter, now).await? {
         Reservation::Granted(item) => Ok(Some(item)),
         Reservation::Missing => Ok(None),
-        Reservation::Throttled { retry_after } => {
-            if let Subject::Account(account_id) = subject {
-                let event = crate::store::event_item(
+        Reservation::Throttled {
+            retry_after,
+            lock_started_at,
+        } => {
+            // One `throttled` entry per lock and counter, however many attempts it refuses: the
+            // entry's key is derived from the lock, and a second put of it does nothing.
+            if let (Subject::Account(account_id), Some(started)) = (subject, lock_started_at) {
+                let sort = crate::store::event_sort_key(started * 1000, counter.event_suffix());
+                let event = crate::store::event_item_with_key(
                     account_id,
+                    &sort,
                     crate::events::EventKind::Throttled,
                     client,
                     now,
-                )?;
-                store.put(event).await?;
+                );
+                store.put_if_absent(event).await?;
             }
             Err(crate::ApiError::TooManyAttempts { retry_after })
         }

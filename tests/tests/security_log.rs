@@ -271,3 +271,49 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
         "account-events (after the session read)"
     );
 }
+
+#[tokio::test]
+async fn a_lock_is_logged_once_however_many_attempts_it_refuses() {
+    let app = app().await;
+    let account = enrolled_account(&app, "throttle-log", Now::current()).await;
+    let start = account.enrolled_at;
+    let token = mfa_token(&app, &account.login, start).await;
+    let wrong = SecondFactor::Code("000000".into());
+    let second_token = mfa_token(&app, &account.login, start).await;
+    for attempt in 0..5 {
+        let token = if attempt < 4 { &token } else { &second_token };
+        verify(&app, token, &wrong, &client(), start)
+            .await
+            .unwrap_err();
+    }
+    let fresh = mfa_token(&app, &account.login, start).await;
+    for seconds in [0, 1, 5, 29] {
+        let refused = verify(&app, &fresh, &wrong, &client(), start.plus_secs(seconds)).await;
+        assert!(matches!(
+            refused,
+            Err(ward::ApiError::TooManyAttempts { .. })
+        ));
+    }
+    let count =
+        |page: &[serde_json::Value]| types(page).iter().filter(|t| *t == "throttled").count();
+    let (page, _) = events::page(&app.store, &account.account_id, None)
+        .await
+        .unwrap();
+    assert_eq!(count(&page), 1, "one entry for the first lock");
+
+    // After the wait, one more failure starts a second lock: one more entry.
+    verify(&app, &fresh, &wrong, &client(), start.plus_secs(30))
+        .await
+        .unwrap_err();
+    for seconds in [31, 40] {
+        let refused = verify(&app, &fresh, &wrong, &client(), start.plus_secs(seconds)).await;
+        assert!(matches!(
+            refused,
+            Err(ward::ApiError::TooManyAttempts { .. })
+        ));
+    }
+    let (page, _) = events::page(&app.store, &account.account_id, None)
+        .await
+        .unwrap();
+    assert_eq!(count(&page), 2);
+}
