@@ -165,6 +165,19 @@ struct PasswordConfirmation {
     password: String,
 }
 
+/// The start of every password-confirmed route: POST, a session (a personal access token is
+/// refused) and a body of `{"password"}`.
+async fn password_confirmed(
+    app: &App,
+    request: &Request,
+    now: Now,
+) -> Result<(auth::SessionPrincipal, String), ApiError> {
+    expect_method(request, Method::POST)?;
+    let principal = session_of(app, request, now).await?;
+    let body: PasswordConfirmation = parse_json(request)?;
+    Ok((principal, body.password))
+}
+
 /// The session of a route that changes security settings (a personal access token is refused).
 async fn session_of(
     app: &App,
@@ -179,17 +192,15 @@ async fn session_of(
 /// `POST /v1/two-factor/setup`
 pub async fn setup(app: &App, request: Request) -> Result<Response<Body>, Error> {
     let outcome = async {
-        expect_method(&request, Method::POST)?;
         let now = Now::current();
-        let principal = session_of(app, &request, now).await?;
-        let body: PasswordConfirmation = parse_json(&request)?;
+        let (principal, password) = password_confirmed(app, &request, now).await?;
         let keys = app.keys().await?;
         let pending = two_factor::start_setup(
             &app.store,
             keys,
             &app.config.totp_issuer,
             &principal,
-            &body.password,
+            &password,
             &Client::of(&request),
             now,
         )
@@ -283,16 +294,14 @@ pub async fn verify_code(app: &App, request: Request) -> Result<Response<Body>, 
 /// `POST /v1/two-factor/recovery-codes/view`
 pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>, Error> {
     let outcome = async {
-        expect_method(&request, Method::POST)?;
         let now = Now::current();
-        let principal = session_of(app, &request, now).await?;
-        let body: PasswordConfirmation = parse_json(&request)?;
+        let (principal, password) = password_confirmed(app, &request, now).await?;
         let keys = app.keys().await?;
         let view = two_factor::view_codes(
             &app.store,
             keys,
             &principal,
-            &body.password,
+            &password,
             &Client::of(&request),
             now,
         )
@@ -313,16 +322,14 @@ pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>
 /// `POST /v1/two-factor/recovery-codes/regenerate`
 pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response<Body>, Error> {
     let outcome = async {
-        expect_method(&request, Method::POST)?;
         let now = Now::current();
-        let principal = session_of(app, &request, now).await?;
-        let body: PasswordConfirmation = parse_json(&request)?;
+        let (principal, password) = password_confirmed(app, &request, now).await?;
         let keys = app.keys().await?;
         let codes = two_factor::regenerate_codes(
             &app.store,
             keys,
             &principal,
-            &body.password,
+            &password,
             &Client::of(&request),
             now,
         )
@@ -336,14 +343,12 @@ pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response
 /// `POST /v1/two-factor/disable`
 pub async fn disable(app: &App, request: Request) -> Result<Response<Body>, Error> {
     let outcome = async {
-        expect_method(&request, Method::POST)?;
         let now = Now::current();
-        let principal = session_of(app, &request, now).await?;
-        let body: PasswordConfirmation = parse_json(&request)?;
+        let (principal, password) = password_confirmed(app, &request, now).await?;
         two_factor::disable(
             &app.store,
             &principal,
-            &body.password,
+            &password,
             &Client::of(&request),
             now,
         )

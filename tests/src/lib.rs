@@ -212,8 +212,16 @@ pub fn client() -> ward::http::Client {
     }
 }
 
-/// Signs up, signs in and enables 2FA at `now`.
-pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled {
+/// A new account without 2FA, signed in at `now`.
+pub struct SignedIn {
+    pub login: String,
+    pub account_id: String,
+    pub session: ward::auth::SessionPrincipal,
+    pub session_token: String,
+}
+
+/// Signs up and signs in at `now`.
+pub async fn signed_in_account(app: &App, tag: &str, now: ward::Now) -> SignedIn {
     use ward::accounts::{self, SignIn};
     let login = unique_login(tag);
     let account = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
@@ -231,6 +239,22 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
         .unwrap()
         .require_session()
         .unwrap();
+    SignedIn {
+        login,
+        account_id: account.account_id,
+        session,
+        session_token,
+    }
+}
+
+/// Signs up, signs in and enables 2FA at `now`.
+pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled {
+    let SignedIn {
+        login,
+        account_id,
+        session,
+        session_token,
+    } = signed_in_account(app, tag, now).await;
     let keys = app.keys().await.unwrap();
     let pending = ward::two_factor::start_setup(
         &app.store,
@@ -253,7 +277,7 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
             .unwrap();
     Enrolled {
         login,
-        account_id: account.account_id,
+        account_id,
         secret,
         secret_base32: pending.secret,
         recovery_codes,

@@ -176,6 +176,44 @@ async fn racing_sign_ups_over_http_create_one_account() {
     assert_eq!((created, taken), (1, 5));
 }
 
+/// Signs up, signs in and enables 2FA over HTTP: the credentials, the session, the secret and the
+/// step whose code confirmed the setup (so already used).
+async fn enrolled_over_http(login: &str) -> (Value, String, Vec<u8>, i64) {
+    use reqwest::Method;
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    call(
+        Method::POST,
+        "/v1/accounts",
+        Some(credentials.clone()),
+        None,
+    )
+    .await;
+    let signed_in = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
+    let session = signed_in.2["session_token"].as_str().unwrap().to_string();
+    let password = json!({ "password": PASSWORD });
+    let setup = call(
+        Method::POST,
+        "/v1/two-factor/setup",
+        Some(password),
+        Some(&session),
+    )
+    .await;
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup.2["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let step = now_step();
+    let confirm = json!({ "code": ward::totp::code_at_step(&secret, step).unwrap() });
+    let enabled = call(
+        Method::POST,
+        "/v1/two-factor/setup/verify",
+        Some(confirm),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(enabled.0, StatusCode::OK);
+    (credentials, session, secret, step)
+}
+
 fn now_step() -> i64 {
     ward::Now::current().secs() / 30
 }
@@ -406,39 +444,7 @@ fn decode_qr(data_uri: &str) -> String {
 async fn simultaneous_verify_calls_with_one_code_over_http_give_one_session() {
     use reqwest::Method;
     let login = unique_login("http-verify-race");
-    let credentials = json!({ "login": login, "password": PASSWORD });
-    call(
-        Method::POST,
-        "/v1/accounts",
-        Some(credentials.clone()),
-        None,
-    )
-    .await;
-    let session = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
-        .await
-        .2["session_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let setup = call(
-        Method::POST,
-        "/v1/two-factor/setup",
-        Some(json!({ "password": PASSWORD })),
-        Some(&session),
-    )
-    .await;
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(setup.2["secret"].as_str().unwrap().as_bytes())
-        .unwrap();
-    let step = now_step();
-    let confirm = ward::totp::code_at_step(&secret, step).unwrap();
-    call(
-        Method::POST,
-        "/v1/two-factor/setup/verify",
-        Some(json!({ "code": confirm })),
-        Some(&session),
-    )
-    .await;
+    let (credentials, _, secret, step) = enrolled_over_http(&login).await;
     let mut tokens = Vec::new();
     for _ in 0..4 {
         let answer = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
@@ -481,39 +487,7 @@ async fn invoke(function: &str, event: &Value) -> Value {
 async fn a_script_with_a_personal_access_token_and_the_authorizer() {
     use reqwest::Method;
     let login = unique_login("script");
-    let credentials = json!({ "login": login, "password": PASSWORD });
-    call(
-        Method::POST,
-        "/v1/accounts",
-        Some(credentials.clone()),
-        None,
-    )
-    .await;
-    let session = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None)
-        .await
-        .2["session_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let setup = call(
-        Method::POST,
-        "/v1/two-factor/setup",
-        Some(json!({ "password": PASSWORD })),
-        Some(&session),
-    )
-    .await;
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(setup.2["secret"].as_str().unwrap().as_bytes())
-        .unwrap();
-    let step = now_step();
-    let confirm = ward::totp::code_at_step(&secret, step).unwrap();
-    call(
-        Method::POST,
-        "/v1/two-factor/setup/verify",
-        Some(json!({ "code": confirm })),
-        Some(&session),
-    )
-    .await;
+    let (credentials, _, secret, step) = enrolled_over_http(&login).await;
     let mfa = call(Method::POST, "/v1/sign-in", Some(credentials), None)
         .await
         .2["mfa_token"]

@@ -4,7 +4,7 @@
 use ward::accounts::{self, SignIn};
 use ward::verify::{verify, SecondFactor};
 use ward::{two_factor, ApiError, Now};
-use ward_tests::{app, client, enrolled_account, mfa_token, unique_login, PASSWORD};
+use ward_tests::{app, client, enrolled_account, mfa_token, signed_in_account, PASSWORD};
 
 fn code(text: &str) -> SecondFactor {
     SecondFactor::Code(text.to_string())
@@ -18,22 +18,7 @@ fn recovery(text: &str) -> SecondFactor {
 async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     let app = app().await;
     let now = Now::current();
-    let login = unique_login("enrol");
-    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
-        .await
-        .unwrap();
-    let SignIn::SignedIn { session_token, .. } =
-        accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
-            .await
-            .unwrap()
-    else {
-        panic!()
-    };
-    let session = ward::auth::authenticate(&app.store, &session_token, now)
-        .await
-        .unwrap()
-        .require_session()
-        .unwrap();
+    let ward_tests::SignedIn { login, session, .. } = signed_in_account(&app, "enrol", now).await;
     let keys = app.keys().await.unwrap();
 
     // Never started: nothing to confirm.
@@ -121,22 +106,7 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
 async fn a_pending_setup_expires_after_ten_minutes() {
     let app = app().await;
     let now = Now::current();
-    let login = unique_login("pending");
-    accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
-        .await
-        .unwrap();
-    let SignIn::SignedIn { session_token, .. } =
-        accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
-            .await
-            .unwrap()
-    else {
-        panic!()
-    };
-    let session = ward::auth::authenticate(&app.store, &session_token, now)
-        .await
-        .unwrap()
-        .require_session()
-        .unwrap();
+    let ward_tests::SignedIn { session, .. } = signed_in_account(&app, "pending", now).await;
     let keys = app.keys().await.unwrap();
     let pending =
         two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
