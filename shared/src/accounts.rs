@@ -5,12 +5,11 @@ use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
 use crate::store::{
-    event_item, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Item, Store, Transaction,
+    event_item, get_n, get_s, key_item, keys, n, required_s, s, ConditionalUpdate, Item, Store,
 };
 use crate::throttle::{self, Counter, Subject};
 use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
 use crate::{password, Now};
-use std::collections::HashMap;
 
 /// An `mfa_token` lives 5 minutes.
 pub const MFA_TOKEN_LIFETIME_SECS: i64 = 300;
@@ -72,7 +71,7 @@ pub async fn sign_up(
     let password_hash = password::hash(password).await?;
     let account_id = token::new_account_id()?;
 
-    let mut account = key_map(keys::account(&account_id));
+    let mut account = key_item(keys::account(&account_id));
     account.insert("account_id".into(), s(&account_id));
     account.insert("login".into(), s(&login));
     account.insert("password_hash".into(), s(password_hash));
@@ -84,30 +83,21 @@ pub async fn sign_up(
         aws_sdk_dynamodb::types::AttributeValue::Bool(false),
     );
 
-    let mut claim = key_map(keys::login(&login));
+    let mut claim = key_item(keys::login(&login));
     claim.insert("account_id".into(), s(&account_id));
 
-    let outcome = store
-        .transact(vec![
-            store.table_put(account, Some("attribute_not_exists(pk)"))?,
-            store.table_put(claim, Some("attribute_not_exists(pk)"))?,
-            store.table_put(
-                event_item(&account_id, EventKind::AccountCreated, client, now)?,
-                None,
-            )?,
-        ])
+    store
+        .commit(
+            vec![
+                store.table_put(account, Some("attribute_not_exists(pk)"))?,
+                store.table_put(claim, Some("attribute_not_exists(pk)"))?,
+                store.event_put(&account_id, EventKind::AccountCreated, client, now)?,
+            ],
+            ApiError::LoginTaken,
+        )
         .await?;
-    match outcome {
-        Transaction::Committed => {
-            tracing::info!(account_id, "account created");
-            Ok(NewAccount { account_id, login })
-        }
-        Transaction::ConditionFailed(_) => Err(ApiError::LoginTaken),
-    }
-}
-
-fn key_map((pk, sk): (String, String)) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+    tracing::info!(account_id, "account created");
+    Ok(NewAccount { account_id, login })
 }
 
 #[derive(Debug)]
@@ -180,9 +170,7 @@ pub async fn sign_in(
         return Err(ApiError::InvalidCredentials);
     };
 
-    let mut account_update = Counter::Password
-        .reset(&account_id)
-        .condition("attribute_exists(pk)");
+    let mut account_update = Counter::Password.reset(&account_id);
     if stored_hash.is_some_and(password::needs_rehash) {
         account_update = account_update
             .set("password_hash = :rehash")
@@ -201,14 +189,15 @@ pub async fn sign_in(
             now,
             MFA_TOKEN_LIFETIME_SECS,
         );
-        commit(
-            store,
-            vec![
-                store.table_put(session, Some("attribute_not_exists(pk)"))?,
-                store.table_update(account_update)?,
-            ],
-        )
-        .await?;
+        store
+            .commit(
+                vec![
+                    store.table_put(session, Some("attribute_not_exists(pk)"))?,
+                    store.table_update(account_update)?,
+                ],
+                ApiError::Unauthorized,
+            )
+            .await?;
         tracing::info!(account_id, "password accepted, second factor required");
         return Ok(SignIn::TwoFactorRequired {
             mfa_token: issued.token,
@@ -225,18 +214,16 @@ pub async fn sign_in(
         now,
         SESSION_LIFETIME_SECS,
     );
-    commit(
-        store,
-        vec![
-            store.table_put(session, Some("attribute_not_exists(pk)"))?,
-            store.table_update(account_update)?,
-            store.table_put(
-                event_item(&account_id, EventKind::SignedIn, client, now)?,
-                None,
-            )?,
-        ],
-    )
-    .await?;
+    store
+        .commit(
+            vec![
+                store.table_put(session, Some("attribute_not_exists(pk)"))?,
+                store.table_update(account_update)?,
+                store.event_put(&account_id, EventKind::SignedIn, client, now)?,
+            ],
+            ApiError::Unauthorized,
+        )
+        .await?;
     tracing::info!(account_id, "signed in");
     Ok(SignIn::SignedIn {
         session_token: issued.token,
@@ -253,7 +240,7 @@ pub fn session_item(
     now: Now,
     lifetime: i64,
 ) -> Item {
-    let mut item = key_map(keys::session(digest));
+    let mut item = key_item(keys::session(digest));
     item.insert("account_id".into(), s(account_id));
     item.insert("login".into(), s(login));
     item.insert("kind".into(), s(kind));
@@ -263,18 +250,6 @@ pub fn session_item(
     item
 }
 
-/// Commits a transaction whose conditions are expected to hold; a failed one means the state
-/// changed under us (an account deleted, a token raced), which the caller sees as a conflict.
-pub async fn commit(
-    store: &Store,
-    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
-) -> Result<(), ApiError> {
-    match store.transact(items).await? {
-        Transaction::Committed => Ok(()),
-        Transaction::ConditionFailed(_) => Err(ApiError::Unauthorized),
-    }
-}
-
 /// Revokes the session presented. Any later use of it is 401.
 pub async fn sign_out(
     store: &Store,
@@ -282,20 +257,18 @@ pub async fn sign_out(
     client: &Client,
     now: Now,
 ) -> Result<(), ApiError> {
-    commit(
-        store,
-        vec![
-            store.table_delete(
-                keys::session(&principal.session_digest),
-                Some("attribute_exists(pk)"),
-            )?,
-            store.table_put(
-                event_item(&principal.account_id, EventKind::SignedOut, client, now)?,
-                None,
-            )?,
-        ],
-    )
-    .await?;
+    store
+        .commit(
+            vec![
+                store.table_delete(
+                    keys::session(&principal.session_digest),
+                    Some("attribute_exists(pk)"),
+                )?,
+                store.event_put(&principal.account_id, EventKind::SignedOut, client, now)?,
+            ],
+            ApiError::Unauthorized,
+        )
+        .await?;
     tracing::info!(account_id = principal.account_id, "signed out");
     Ok(())
 }

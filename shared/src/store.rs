@@ -152,7 +152,8 @@ pub mod keys {
     }
 }
 
-fn key_item((pk, sk): (String, String)) -> Item {
+/// An item holding only its key.
+pub fn key_item((pk, sk): (String, String)) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
@@ -413,6 +414,30 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// The security log entry of a transaction.
+    pub fn event_put(
+        &self,
+        account_id: &str,
+        kind: crate::events::EventKind,
+        client: &RequestClient,
+        now: Now,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.table_put(event_item(account_id, kind, client, now)?, None)
+    }
+
+    /// Commits a transaction whose conditions are expected to hold; when one does not, the state
+    /// changed under the request and `conflict` is what the client is told.
+    pub async fn commit(
+        &self,
+        items: Vec<TransactWriteItem>,
+        conflict: crate::error::ApiError,
+    ) -> Result<(), crate::error::ApiError> {
+        match self.transact(items).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::ConditionFailed(_) => Err(conflict),
+        }
+    }
+
     /// A delete that holds only while `condition` (with one placeholder value) holds.
     pub fn table_delete_if(
         &self,
@@ -453,7 +478,6 @@ pub struct ConditionalUpdate {
     sets: Vec<String>,
     removes: Vec<String>,
     adds: Vec<String>,
-    deletes: Vec<String>,
     conditions: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
@@ -466,7 +490,6 @@ impl ConditionalUpdate {
             sets: Vec::new(),
             removes: Vec::new(),
             adds: Vec::new(),
-            deletes: Vec::new(),
             conditions: Vec::new(),
             names: HashMap::new(),
             values: HashMap::new(),
@@ -486,11 +509,6 @@ impl ConditionalUpdate {
         self.adds.push(clause.into());
         self
     }
-    /// `DELETE` clause (remove elements from a set).
-    pub fn delete_from(mut self, clause: impl Into<String>) -> Self {
-        self.deletes.push(clause.into());
-        self
-    }
     /// Conditions are joined with AND.
     pub fn condition(mut self, condition: impl Into<String>) -> Self {
         self.conditions.push(format!("({})", condition.into()));
@@ -505,17 +523,6 @@ impl ConditionalUpdate {
         self.values.insert(placeholder.to_string(), value);
         self
     }
-    /// Merges another update of the same item (a transaction may touch an item only once).
-    pub fn merge(mut self, other: ConditionalUpdate) -> Self {
-        self.sets.extend(other.sets);
-        self.removes.extend(other.removes);
-        self.adds.extend(other.adds);
-        self.deletes.extend(other.deletes);
-        self.conditions.extend(other.conditions);
-        self.names.extend(other.names);
-        self.values.extend(other.values);
-        self
-    }
 
     fn into_parts(self) -> UpdateParts {
         let mut clauses = Vec::new();
@@ -523,7 +530,6 @@ impl ConditionalUpdate {
             ("SET", &self.sets),
             ("REMOVE", &self.removes),
             ("ADD", &self.adds),
-            ("DELETE", &self.deletes),
         ] {
             if !parts.is_empty() {
                 clauses.push(format!("{keyword} {}", parts.join(", ")));

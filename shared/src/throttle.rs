@@ -52,11 +52,13 @@ impl Counter {
         }
     }
 
-    /// The update that a success merges into its write: the count starts again.
+    /// The update that a success merges into its write: the count starts again (on an account
+    /// that exists; a reset never creates an item).
     pub fn reset(self, account_id: &str) -> ConditionalUpdate {
         ConditionalUpdate::new(crate::store::keys::account(account_id))
             .set(format!("{} = :throttle_zero", self.failures()))
             .remove(self.locked_until())
+            .condition("attribute_exists(pk)")
             .value(":throttle_zero", n(0))
     }
 }
@@ -80,7 +82,7 @@ pub enum Subject<'a> {
 }
 
 #[derive(Debug)]
-pub enum Reservation {
+enum Reservation {
     /// The attempt may be checked; for an account, the item as it is now.
     Granted(Item),
     /// Locked: come back after this many seconds. `lock_started_at` identifies the lock (None when
@@ -94,7 +96,7 @@ pub enum Reservation {
 }
 
 /// Counts one attempt before it is checked, unless the subject is locked.
-pub async fn reserve(
+async fn reserve(
     store: &Store,
     subject: Subject<'_>,
     counter: Counter,

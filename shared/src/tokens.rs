@@ -9,7 +9,7 @@ use crate::auth::SessionPrincipal;
 use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
-use crate::store::{event_item, get_n, get_s, keys, n, s, Item, Store, Transaction};
+use crate::store::{get_n, get_s, key_item, keys, n, s, Store};
 use crate::throttle::Counter;
 use crate::two_factor::confirm_password;
 use crate::Now;
@@ -66,10 +66,6 @@ pub fn listing_key(account_id: &str, token_id: &str) -> (String, String) {
     (format!("ACCOUNT#{account_id}"), format!("TOKEN#{token_id}"))
 }
 
-fn key_map((pk, sk): (String, String)) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
-}
-
 /// A token's name: 1 to 100 characters after trimming, no control characters.
 pub fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
@@ -123,46 +119,38 @@ pub async fn create(
     let created_at = now.secs();
     let expires_at = created_at + days * DAY_SECS;
 
-    let mut secret_item = key_map(token_key(&digest));
+    let mut secret_item = key_item(token_key(&digest));
     secret_item.insert("account_id".into(), s(account_id));
     secret_item.insert("login".into(), s(&principal.login));
     secret_item.insert("token_id".into(), s(&id));
     secret_item.insert("expires_at".into(), n(expires_at));
-    let mut listing = key_map(listing_key(account_id, &id));
+    let mut listing = key_item(listing_key(account_id, &id));
     listing.insert("token_id".into(), s(&id));
     listing.insert("name".into(), s(&name));
     listing.insert("digest".into(), s(&digest));
     listing.insert("created_at".into(), n(created_at));
     listing.insert("expires_at".into(), n(expires_at));
 
-    let outcome = store
-        .transact(vec![
-            store.table_put(secret_item, Some("attribute_not_exists(pk)"))?,
-            store.table_put(listing, Some("attribute_not_exists(pk)"))?,
-            store.table_update(
-                Counter::Password
-                    .reset(account_id)
-                    .condition("attribute_exists(pk)"),
-            )?,
-            store.table_put(
-                event_item(account_id, EventKind::TokenCreated, client, now)?,
-                None,
-            )?,
-        ])
+    // The token's digest and id are new random values: a collision is a fault, not a conflict.
+    store
+        .commit(
+            vec![
+                store.table_put(secret_item, Some("attribute_not_exists(pk)"))?,
+                store.table_put(listing, Some("attribute_not_exists(pk)"))?,
+                store.table_update(Counter::Password.reset(account_id))?,
+                store.event_put(account_id, EventKind::TokenCreated, client, now)?,
+            ],
+            ApiError::Internal,
+        )
         .await?;
-    match outcome {
-        Transaction::Committed => {
-            tracing::info!(account_id, token_id = id, "personal access token created");
-            Ok(CreatedToken {
-                id,
-                name,
-                token,
-                created_at,
-                expires_at,
-            })
-        }
-        Transaction::ConditionFailed(_) => Err(ApiError::Internal),
-    }
+    tracing::info!(account_id, token_id = id, "personal access token created");
+    Ok(CreatedToken {
+        id,
+        name,
+        token,
+        created_at,
+        expires_at,
+    })
 }
 
 /// The account's live tokens, newest first; never a secret or digest.
@@ -243,26 +231,22 @@ pub async fn revoke(
         .await?
         .ok_or(ApiError::NotFound)?;
     let digest = get_s(&listing, "digest").ok_or(ApiError::Internal)?;
-    let outcome = store
-        .transact(vec![
-            store.table_delete(
-                listing_key(account_id, token_id),
-                Some("attribute_exists(pk)"),
-            )?,
-            store.table_delete(token_key(digest), None)?,
-            store.table_put(
-                event_item(account_id, EventKind::TokenRevoked, client, now)?,
-                None,
-            )?,
-        ])
+    // Revoked by a concurrent request in the meantime: gone all the same.
+    store
+        .commit(
+            vec![
+                store.table_delete(
+                    listing_key(account_id, token_id),
+                    Some("attribute_exists(pk)"),
+                )?,
+                store.table_delete(token_key(digest), None)?,
+                store.event_put(account_id, EventKind::TokenRevoked, client, now)?,
+            ],
+            ApiError::NotFound,
+        )
         .await?;
-    match outcome {
-        Transaction::Committed => {
-            tracing::info!(account_id, token_id, "personal access token revoked");
-            Ok(())
-        }
-        Transaction::ConditionFailed(_) => Err(ApiError::NotFound),
-    }
+    tracing::info!(account_id, token_id, "personal access token revoked");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,12 +9,12 @@ use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
 use crate::store::{
-    event_item, get_b, get_n, get_ss, keys, n, s, ConditionalUpdate, Item, Store, Transaction,
+    event_item, get_b, get_n, get_ss, key_item, keys, n, ConditionalUpdate, Item, Store,
+    Transaction,
 };
 use crate::throttle::{self, Counter, Subject};
 use crate::{password, recovery, totp, Now};
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
 
 /// A pending secret may be confirmed for 10 minutes.
 pub const SETUP_LIFETIME_SECS: i64 = 600;
@@ -106,10 +106,7 @@ pub async fn start_setup(
         );
     }
     let secret = totp::new_secret()?;
-    let mut pending = HashMap::from([
-        ("pk".to_string(), s(keys::setup(account_id).0)),
-        ("sk".to_string(), s(keys::setup(account_id).1)),
-    ]);
+    let mut pending = key_item(keys::setup(account_id));
     pending.insert(
         "tf_pending".into(),
         blob(keys.seal(Sealed::TotpSecret, account_id, &secret)?),
@@ -119,16 +116,15 @@ pub async fn start_setup(
         .reset(account_id)
         .condition("tf_enabled = :off")
         .value(":off", AttributeValue::Bool(false));
-    match store
-        .transact(vec![
-            store.table_put(pending, None)?,
-            store.table_update(account_update)?,
-        ])
-        .await?
-    {
-        Transaction::Committed => {}
-        Transaction::ConditionFailed(_) => return Err(ApiError::TwoFactorAlreadyEnabled),
-    }
+    store
+        .commit(
+            vec![
+                store.table_put(pending, None)?,
+                store.table_update(account_update)?,
+            ],
+            ApiError::TwoFactorAlreadyEnabled,
+        )
+        .await?;
     let otpauth_uri = totp::otpauth_uri(issuer, &principal.login, &secret);
     tracing::info!(account_id, "two-factor setup started");
     Ok(PendingSetup {
@@ -219,10 +215,7 @@ pub async fn confirm_setup(
                 ":pending",
                 blob(sealed),
             )?,
-            store.table_put(
-                event_item(account_id, EventKind::TwoFactorEnabled, client, now)?,
-                None,
-            )?,
+            store.event_put(account_id, EventKind::TwoFactorEnabled, client, now)?,
         ])
         .await?;
     match outcome {
@@ -277,23 +270,16 @@ pub async fn view_codes(
     }
     let codes = open_codes(keys, account_id, &account)?;
     let remaining = codes.iter().filter(|(_, used)| !used).count();
-    match store
-        .transact(vec![
-            store.table_update(
-                Counter::Password
-                    .reset(account_id)
-                    .condition("attribute_exists(pk)"),
-            )?,
-            store.table_put(
-                event_item(account_id, EventKind::RecoveryCodesViewed, client, now)?,
-                None,
-            )?,
-        ])
-        .await?
-    {
-        Transaction::Committed => Ok(CodeView { codes, remaining }),
-        Transaction::ConditionFailed(_) => Err(ApiError::Unauthorized),
-    }
+    store
+        .commit(
+            vec![
+                store.table_update(Counter::Password.reset(account_id))?,
+                store.event_put(account_id, EventKind::RecoveryCodesViewed, client, now)?,
+            ],
+            ApiError::Unauthorized,
+        )
+        .await?;
+    Ok(CodeView { codes, remaining })
 }
 
 /// A new set replaces the old in one write: every earlier code stops working at that instant.
@@ -322,22 +308,17 @@ pub async fn regenerate_codes(
         .value(":ids", AttributeValue::Ss(set.ids.clone()))
         .value(":codes", blob(set.sealed))
         .value(":one", n(1));
-    match store
-        .transact(vec![
-            store.table_update(replace)?,
-            store.table_put(
-                event_item(account_id, EventKind::RecoveryCodesRegenerated, client, now)?,
-                None,
-            )?,
-        ])
-        .await?
-    {
-        Transaction::Committed => {
-            tracing::info!(account_id, "recovery codes regenerated");
-            Ok(displayed(&set.codes))
-        }
-        Transaction::ConditionFailed(_) => Err(ApiError::TwoFactorNotEnabled),
-    }
+    store
+        .commit(
+            vec![
+                store.table_update(replace)?,
+                store.event_put(account_id, EventKind::RecoveryCodesRegenerated, client, now)?,
+            ],
+            ApiError::TwoFactorNotEnabled,
+        )
+        .await?;
+    tracing::info!(account_id, "recovery codes regenerated");
+    Ok(displayed(&set.codes))
 }
 
 /// Turns 2FA off: the secret and every recovery code are gone in one write.
@@ -368,23 +349,18 @@ pub async fn disable(
         .value(":on", AttributeValue::Bool(true))
         .value(":off", AttributeValue::Bool(false))
         .value(":zero", n(0));
-    match store
-        .transact(vec![
-            store.table_update(off)?,
-            store.table_delete(keys::setup(account_id), None)?,
-            store.table_put(
-                event_item(account_id, EventKind::TwoFactorDisabled, client, now)?,
-                None,
-            )?,
-        ])
-        .await?
-    {
-        Transaction::Committed => {
-            tracing::info!(account_id, "two-factor authentication disabled");
-            Ok(())
-        }
-        Transaction::ConditionFailed(_) => Err(ApiError::TwoFactorNotEnabled),
-    }
+    store
+        .commit(
+            vec![
+                store.table_update(off)?,
+                store.table_delete(keys::setup(account_id), None)?,
+                store.event_put(account_id, EventKind::TwoFactorDisabled, client, now)?,
+            ],
+            ApiError::TwoFactorNotEnabled,
+        )
+        .await?;
+    tracing::info!(account_id, "two-factor authentication disabled");
+    Ok(())
 }
 
 /// Recovery codes left, for the account status and after each use.

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
 use crate::store::{
-    event_item, get_b, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Store, Transaction,
+    get_b, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Store, Transaction,
 };
 use crate::throttle::{self, Counter, Subject};
 use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
@@ -135,7 +135,7 @@ pub async fn verify(
         store.table_put(session, Some("attribute_not_exists(pk)"))?,
     ];
     for event in events {
-        items.push(store.table_put(event_item(&account_id, event, client, now)?, None)?);
+        items.push(store.event_put(&account_id, event, client, now)?);
     }
     match store.transact(items).await? {
         Transaction::Committed => {
@@ -179,10 +179,7 @@ async fn refuse(
     let written = async {
         let items = vec![
             store.table_update(attempt)?,
-            store.table_put(
-                event_item(account_id, EventKind::TwoFactorFailed, client, now)?,
-                None,
-            )?,
+            store.event_put(account_id, EventKind::TwoFactorFailed, client, now)?,
         ];
         store.transact(items).await
     }
