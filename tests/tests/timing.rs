@@ -1,0 +1,64 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! An unknown login answers no faster than a wrong password. Alone in its test binary: other tests
+//! racing dozens of requests at the same emulator would skew what it measures.
+
+use std::time::{Duration, Instant};
+use ward::accounts::{self, SignIn};
+use ward::Now;
+use ward_tests::{app, client, unique_login, PASSWORD};
+
+async fn session_of(app: &ward::App, login: &str, now: Now) {
+    match accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
+        .await
+        .unwrap()
+    {
+        SignIn::SignedIn { .. } => {}
+        other => panic!("expected a session, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unknown_login_and_wrong_password_take_the_same_time() {
+    let app = app().await;
+    let known = unique_login("timing");
+    accounts::sign_up(&app.store, &known, PASSWORD, &client(), Now::current())
+        .await
+        .unwrap();
+    let mut known_times = Vec::new();
+    let mut unknown_times = Vec::new();
+    for round in 0..9 {
+        // Fresh logins each round keep both below the throttle.
+        let unknown = unique_login("nobody");
+        let started = Instant::now();
+        let _ = accounts::sign_in(
+            &app.store,
+            &unknown,
+            "wrong password!",
+            &client(),
+            Now::current(),
+        )
+        .await;
+        unknown_times.push(started.elapsed());
+        let started = Instant::now();
+        let _ = accounts::sign_in(
+            &app.store,
+            &known,
+            "wrong password!",
+            &client(),
+            Now::current(),
+        )
+        .await;
+        known_times.push(started.elapsed());
+        if round == 4 {
+            session_of(&app, &known, Now::current()).await; // resets the count
+        }
+    }
+    let median = |times: &mut Vec<Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64()
+    };
+    let (known_median, unknown_median) = (median(&mut known_times), median(&mut unknown_times));
+    let ratio = known_median.max(unknown_median) / known_median.min(unknown_median);
+    println!("median wrong password {known_median:.4}s, unknown login {unknown_median:.4}s, ratio {ratio:.2}");
+    assert!(ratio < 1.5, "medians differ by {ratio:.2}x");
+}
