@@ -11,14 +11,36 @@ Two differences from moto as shipped, both about TransactWriteItems:
   costs time in proportion to the table's size and a test run slows as it fills the table. Here a
   transaction remembers only the items it touches and puts those back when it is cancelled.
 
+And two switches for tests, under `/_ward/` on the emulator's own port:
+
+- `GET /_ward/calls`: every call each function has made since the emulator started, as IAM would
+  authorise it: `{"calls": [{"function", "action", "resource", "count"}]}`. A function is named by
+  the `app/<name>` part of its SDK user agent; a `TransactWriteItems` counts as the per-item actions
+  IAM checks (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`), a
+  `TransactGetItems` as `GetItem`s. `DELETE /_ward/calls` forgets them.
+- `POST /_ward/faults` `{"operation", "match", "fault", "times", "function"}`: the next `times`
+  requests of that operation whose body contains `match` (and, if given, that come from that
+  function) fail the way DynamoDB fails under contention and overload, before anything is applied:
+  `fault` is `TransactionConflict` (a transaction cancelled with that reason for the item that
+  matches), `TransactionConflictException` (a plain write colliding with a transaction),
+  `ProvisionedThroughputExceededException`, `ThrottlingException`, or `drop` (the connection is
+  closed without an answer). `DELETE /_ward/faults[?match=...]` clears every rule (or those of
+  that match); `GET` lists them with the
+  number of times each has fired.
+
 Usage: python infra/emulator.py HOST PORT
 """
 
 import copy
+import io
+import json
 import os
+import re
+import socket
 import signal
 import sys
 import threading
+from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -86,6 +108,181 @@ DynamoDBBackend.transact_write_items = _transact_write_items
 dynamodb_models.copy = _TablesAreNotCopied
 
 
+# --- Calls per function, as IAM authorises them ---------------------------------------------
+
+_calls = {}
+_calls_lock = threading.Lock()
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+_APP_NAME = re.compile(r"(?:^|\s)app/([A-Za-z0-9!#$%&'*+.^_`|~-]+)")
+
+
+def _function_of(environ):
+    for header in ("HTTP_X_AMZ_USER_AGENT", "HTTP_USER_AGENT"):
+        found = _APP_NAME.search(environ.get(header, ""))
+        if found:
+            return found.group(1)
+    return "unknown"
+
+
+def _table(name, index=None):
+    return f"table:{name}" + (f"/index/{index}" if index else "")
+
+
+def _authorised_actions(target, body):
+    """(action, resource) pairs that IAM checks for one request."""
+    service, _, operation = target.partition(".")
+    if service.startswith("secretsmanager"):
+        return [(f"secretsmanager:{operation}", f"secret:{body.get('SecretId', '')}")]
+    if not service.startswith("DynamoDB"):
+        return []
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        pairs = []
+        for entry in body.get("TransactItems", []):
+            for kind, op in entry.items():
+                pairs.append((f"dynamodb:{_TRANSACT_ACTIONS.get(kind, kind)}", _table(op.get("TableName"))))
+        return pairs
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{operation}", _table(name)) for name in body.get("RequestItems", {})]
+    return [(f"dynamodb:{operation}", _table(body.get("TableName"), body.get("IndexName")))]
+
+
+def _record(function, pairs):
+    with _calls_lock:
+        for action, resource in pairs:
+            key = (function, action, resource)
+            _calls[key] = _calls.get(key, 0) + 1
+
+
+# --- Faults of real DynamoDB, injected -------------------------------------------------------
+
+_faults = []
+_faults_lock = threading.Lock()
+_ERROR_TYPES = {
+    "TransactionConflictException": (
+        "com.amazonaws.dynamodb.v20120810#TransactionConflictException",
+        "Transaction is ongoing for the item",
+    ),
+    "ProvisionedThroughputExceededException": (
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for the table was exceeded.",
+    ),
+    "ThrottlingException": (
+        "com.amazon.coral.availability#ThrottlingException",
+        "Rate of requests exceeds the allowed throughput.",
+    ),
+}
+_FAULTS = set(_ERROR_TYPES) | {"TransactionConflict", "drop"}
+
+
+def _matching_fault(operation, function, raw):
+    text = raw.decode("utf-8", "replace")
+    with _faults_lock:
+        for rule in _faults:
+            if rule["remaining"] <= 0 or rule["operation"] != operation:
+                continue
+            if rule.get("function") and rule["function"] != function:
+                continue
+            if rule["match"] not in text:
+                continue
+            rule["remaining"] -= 1
+            rule["fired"] += 1
+            return rule
+    return None
+
+
+def _json_response(start_response, status, body):
+    payload = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
+def _inject(rule, body, environ, start_response):
+    fault = rule["fault"]
+    if fault == "drop":
+        connection = environ.get("werkzeug.socket")
+        if connection is not None:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        start_response("500 Internal Server Error", [])
+        return []
+    if fault == "TransactionConflict":
+        items = body.get("TransactItems", [])
+        reasons = [{"Code": "None"} for _ in items]
+        hit = next((i for i, item in enumerate(items) if rule["match"] in json.dumps(item)), 0)
+        if reasons:
+            reasons[hit] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+        codes = ", ".join(reason["Code"] for reason in reasons)
+        return _json_response(start_response, "400 Bad Request", {
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+            "CancellationReasons": reasons,
+        })
+    error_type, message = _ERROR_TYPES[fault]
+    return _json_response(start_response, "400 Bad Request", {"__type": error_type, "message": message})
+
+
+def _switches(environ, start_response):
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    if path == "/_ward/calls":
+        if method == "DELETE":
+            with _calls_lock:
+                _calls.clear()
+        with _calls_lock:
+            calls = [
+                {"function": f, "action": a, "resource": r, "count": c} for (f, a, r), c in sorted(_calls.items())
+            ]
+        return _json_response(start_response, "200 OK", {"calls": calls})
+    if path == "/_ward/faults":
+        if method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            rule = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            if rule.get("fault") not in _FAULTS or not rule.get("operation") or "match" not in rule:
+                return _json_response(start_response, "400 Bad Request", {"error": f"fault must be one of {sorted(_FAULTS)}, with operation and match"})
+            rule = {**rule, "remaining": int(rule.get("times", 1)), "fired": 0}
+            with _faults_lock:
+                _faults.append(rule)
+        elif method == "DELETE":
+            only = parse_qs(environ.get("QUERY_STRING", "")).get("match")
+            with _faults_lock:
+                _faults[:] = [rule for rule in _faults if only and rule["match"] not in only]
+        with _faults_lock:
+            return _json_response(start_response, "200 OK", {"faults": list(_faults)})
+    return _json_response(start_response, "404 Not Found", {"error": "unknown switch"})
+
+
+def switched(app):
+    """Answers /_ward/ itself; records every call; fails the calls a fault rule matches."""
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_ward/"):
+            return _switches(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            function = _function_of(environ)
+            _record(function, _authorised_actions(target, body))
+            rule = _matching_fault(target.partition(".")[2], function, raw)
+            if rule is not None:
+                return _inject(rule, body, environ, start_response)
+        return app(environ, start_response)
+
+    return application
+
+
 def serialized(app):
     def application(environ, start_response):
         with _one_at_a_time:
@@ -99,7 +296,7 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, serialized(app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(host, port, switched(serialized(app)), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ echo "==> formatting and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-echo "==> template.yaml (cfn-lint, sam validate --lint) and docs/openapi.yaml"
+echo "==> template.yaml (cfn-lint, sam validate --lint, IAM actions) and docs/openapi.yaml"
 export SAM_CLI_TELEMETRY=0
 cfn-lint template.yaml
+python infra/iam_actions.py template.yaml
 AWS_REGION=us-east-1 sam validate --lint --template template.yaml
 openapi-spec-validator docs/openapi.yaml
 

@@ -17,13 +17,14 @@ pub struct App {
 }
 
 impl App {
-    /// Reads the configuration and builds the clients. A missing variable fails the cold start
-    /// with a log line naming it.
-    pub async fn from_env() -> Result<App, lambda_http::Error> {
+    /// Reads the configuration and builds the clients of the function named `function` (its
+    /// package name, which its SDK calls carry in their user agent as `app/<function>`). A missing
+    /// variable fails the cold start with a log line naming it.
+    pub async fn from_env(function: &'static str) -> Result<App, lambda_http::Error> {
         let config = Config::from_env().inspect_err(|error| {
             tracing::error!(%error, "cannot start: configuration is incomplete");
         })?;
-        Ok(App::new(config, &sdk_config().await))
+        Ok(App::new(config, &sdk_config(function).await))
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> App {
@@ -81,8 +82,15 @@ impl App {
 
 /// The SDK's configuration from the Lambda environment, with timeouts short enough that an
 /// unreachable database is a 503 within seconds rather than a function hanging to its limit.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// Every call names `function` in its user agent (`app/<function>`), so the calls of each function
+/// can be told apart: by the local emulator's call recorder, which proves template.yaml's IAM
+/// policies, and in AWS by anyone reading request logs.
+pub async fn sdk_config(function: &str) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Ok(name) = aws_config::AppName::new(function.to_string()) {
+        loader = loader.app_name(name);
+    }
+    loader
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(1_000))

@@ -45,8 +45,36 @@ pub struct SessionPrincipal {
     pub session_digest: String,
 }
 
-/// Resolves a bearer token with one read. Unknown, expired, revoked or malformed: 401.
+/// Resolves a bearer token with one read. Unknown, expired, revoked or malformed: 401. A personal
+/// access token's use is recorded (`last_used_at`, at most once a minute, beside the request).
 pub async fn authenticate(store: &Store, bearer: &str, now: Now) -> Result<Principal, ApiError> {
+    resolve(store, bearer, now, RecordUse::Yes).await
+}
+
+/// The session of a route that takes only sessions: a live personal access token is
+/// `403 session_required`, and since it was refused its use is not recorded.
+pub async fn authenticate_session(
+    store: &Store,
+    bearer: &str,
+    now: Now,
+) -> Result<SessionPrincipal, ApiError> {
+    resolve(store, bearer, now, RecordUse::No)
+        .await?
+        .require_session()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RecordUse {
+    Yes,
+    No,
+}
+
+async fn resolve(
+    store: &Store,
+    bearer: &str,
+    now: Now,
+    record_use: RecordUse,
+) -> Result<Principal, ApiError> {
     if bearer.starts_with(SESSION_PREFIX) {
         let digest = token::digest(bearer);
         let item = store
@@ -74,7 +102,9 @@ pub async fn authenticate(store: &Store, bearer: &str, now: Now) -> Result<Princ
             .ok_or(ApiError::Unauthorized)?;
         let token_id = required_s(&item, "token_id")?;
         let last_used = crate::store::get_n(&item, "last_used_at");
-        if last_used.is_none_or(|at| at <= now.secs() - crate::tokens::LAST_USED_RESOLUTION_SECS) {
+        let stale =
+            last_used.is_none_or(|at| at <= now.secs() - crate::tokens::LAST_USED_RESOLUTION_SECS);
+        if stale && record_use == RecordUse::Yes {
             touch_last_used(store.clone(), digest, now);
         }
         return Ok(Principal {

@@ -112,9 +112,8 @@ pub async fn sign_out(app: &App, request: Request) -> Result<Response<Body>, Err
     let outcome = async {
         expect_method(&request, Method::POST)?;
         let now = Now::current();
-        let principal = auth::authenticate(&app.store, bearer_token(&request)?, now)
-            .await?
-            .require_session()?;
+        let principal =
+            auth::authenticate_session(&app.store, bearer_token(&request)?, now).await?;
         accounts::sign_out(&app.store, &principal, &Client::of(&request), now).await?;
         Ok(Reply::no_content())
     }
@@ -127,9 +126,8 @@ pub async fn account(app: &App, request: Request) -> Result<Response<Body>, Erro
     let outcome = async {
         expect_method(&request, Method::GET)?;
         let now = Now::current();
-        let principal = auth::authenticate(&app.store, bearer_token(&request)?, now)
-            .await?
-            .require_session()?;
+        let principal =
+            auth::authenticate_session(&app.store, bearer_token(&request)?, now).await?;
         Ok(Reply::ok(
             accounts::status(&app.store, &principal.account_id).await?,
         ))
@@ -184,9 +182,7 @@ async fn session_of(
     request: &Request,
     now: Now,
 ) -> Result<auth::SessionPrincipal, ApiError> {
-    auth::authenticate(&app.store, bearer_token(request)?, now)
-        .await?
-        .require_session()
+    auth::authenticate_session(&app.store, bearer_token(request)?, now).await
 }
 
 /// `POST /v1/two-factor/setup`

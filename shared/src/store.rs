@@ -70,6 +70,7 @@ fn classify<E: ProvideErrorMetadata, R>(
                     | "InternalServerError"
                     | "ServiceUnavailable"
                     | "TransactionInProgressException"
+                    | "TransactionConflictException"
             );
             tracing::error!(operation, code, "the database refused a request");
             if busy {
@@ -87,6 +88,72 @@ fn classify<E: ProvideErrorMetadata, R>(
             StoreError::Internal
         }
     }
+}
+
+/// How many times a write that collided with a running transaction is sent in all. A collision
+/// means nothing was written and the write's conditions are checked again, so sending it again is
+/// always safe; real DynamoDB reports them (`TransactionConflictException`, or a transaction
+/// cancelled with reason `TransactionConflict`) and the SDK retries neither.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// Whether a plain write was refused because it touched an item of a running transaction.
+fn is_conflict<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(|service| service.code())
+        .is_some_and(|code| code == "TransactionConflictException")
+}
+
+/// Waits before the next attempt after a collision: "full jitter" over 10, 20, 40 ms, so that
+/// colliding requests spread out instead of colliding again.
+async fn conflict_backoff(attempt: u32) {
+    let ceiling_ms = 10u64 << attempt.min(6);
+    let wait_ms = rand::random::<u64>() % ceiling_ms + 1;
+    tracing::warn!(
+        attempt,
+        wait_ms,
+        "a write collided with a transaction; trying again"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+}
+
+/// What a cancelled transaction's reasons say.
+enum Cancellation {
+    /// At least one condition failed: the flag at index i says whether item i's did.
+    ConditionFailed(Vec<bool>),
+    /// It collided with another transaction; nothing was written.
+    Conflict,
+    /// Throttled, or any other reason: nothing was written.
+    Refused(StoreError),
+}
+
+fn cancellation(
+    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+    count: usize,
+) -> Cancellation {
+    let code = |index: usize| reasons.get(index).and_then(|reason| reason.code());
+    let failed: Vec<bool> = (0..count)
+        .map(|index| code(index) == Some("ConditionalCheckFailed"))
+        .collect();
+    if failed.iter().any(|flag| *flag) {
+        return Cancellation::ConditionFailed(failed);
+    }
+    let codes: Vec<&str> = (0..count)
+        .filter_map(code)
+        .filter(|code| *code != "None")
+        .collect();
+    if codes.contains(&"TransactionConflict") {
+        return Cancellation::Conflict;
+    }
+    let busy = codes
+        .iter()
+        .any(|code| matches!(*code, "ThrottlingError" | "ProvisionedThroughputExceeded"));
+    tracing::error!(operation = "TransactWriteItems", reasons = ?codes, "the database cancelled a transaction");
+    Cancellation::Refused(if busy {
+        StoreError::Unavailable
+    } else {
+        StoreError::Internal
+    })
 }
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
@@ -235,40 +302,43 @@ impl Store {
         Ok(found)
     }
 
-    /// Writes several items atomically. Condition failures are an outcome, not an error.
+    /// Writes several items atomically. Condition failures are an outcome, not an error; a
+    /// collision with another transaction is sent again (see `CONFLICT_ATTEMPTS`), then is
+    /// `Unavailable`, with nothing written.
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let count = items.len();
-        match self
+        let request = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Transaction::Committed),
-            Err(error) => {
-                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                    error.as_service_error()
-                {
-                    let reasons = cancelled.cancellation_reasons();
-                    let failed: Vec<bool> = (0..count)
-                        .map(|index| {
-                            reasons
-                                .get(index)
-                                .and_then(|reason| reason.code())
-                                .is_some_and(|code| code == "ConditionalCheckFailed")
-                        })
-                        .collect();
-                    if failed.iter().any(|flag| *flag) {
-                        return Ok(Transaction::ConditionFailed(failed));
-                    }
-                    // Cancelled for a conflict with another transaction: transient.
-                    tracing::warn!(operation = "TransactWriteItems", "transaction conflicted with another");
-                    return Err(StoreError::Unavailable);
+            .set_transact_items(Some(items));
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            let error = match request.clone().send().await {
+                Ok(_) => return Ok(Transaction::Committed),
+                Err(error) => error,
+            };
+            let reasons = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    cancellation(cancelled.cancellation_reasons(), count)
                 }
-                Err(classify("TransactWriteItems", &error))
+                _ => return Err(classify("TransactWriteItems", &error)),
+            };
+            match reasons {
+                Cancellation::ConditionFailed(failed) => {
+                    return Ok(Transaction::ConditionFailed(failed))
+                }
+                Cancellation::Refused(error) => return Err(error),
+                Cancellation::Conflict if attempt < CONFLICT_ATTEMPTS => {
+                    conflict_backoff(attempt).await
+                }
+                Cancellation::Conflict => break,
             }
         }
+        tracing::error!(
+            operation = "TransactWriteItems",
+            "a transaction kept colliding with others; nothing was written"
+        );
+        Err(StoreError::Unavailable)
     }
 
     /// One conditional update. `Ok(Err(old))` when the condition failed, with the item as it was
@@ -284,7 +354,7 @@ impl Store {
             names,
             values,
         } = update.into_parts();
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -294,54 +364,76 @@ impl Store {
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Ok(output.attributes.unwrap_or_default())),
-            Err(error) => {
-                if let Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) =
-                    error.as_service_error()
-                {
-                    let old = match failed.item() {
-                        Some(item) => Some(item.clone()),
-                        None => self.get(key).await?,
-                    };
-                    return Ok(Err(old));
-                }
-                Err(classify("UpdateItem", &error))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut attempt = 1;
+        loop {
+            let error = match request.clone().send().await {
+                Ok(output) => return Ok(Ok(output.attributes.unwrap_or_default())),
+                Err(error) => error,
+            };
+            if let Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) =
+                error.as_service_error()
+            {
+                let old = match failed.item() {
+                    Some(item) => Some(item.clone()),
+                    None => self.get(key).await?,
+                };
+                return Ok(Err(old));
             }
+            if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS {
+                conflict_backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(classify("UpdateItem", &error));
         }
     }
 
     /// One unconditional put (security log entries).
     pub async fn put(&self, item: Item) -> Result<(), StoreError> {
-        self.client
+        let request = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|error| classify("PutItem", &error))?;
-        Ok(())
+            .set_item(Some(item));
+        let mut attempt = 1;
+        loop {
+            match request.clone().send().await {
+                Ok(_) => return Ok(()),
+                Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
+                    conflict_backoff(attempt).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(classify("PutItem", &error)),
+            }
+        }
     }
 
     /// Puts an item unless one with its key exists; whether it was written.
     pub async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) => match error.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(classify("PutItem", &error)),
-            },
+            .condition_expression("attribute_not_exists(pk)");
+        let mut attempt = 1;
+        loop {
+            let error = match request.clone().send().await {
+                Ok(_) => return Ok(true),
+                Err(error) => error,
+            };
+            if let Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)) =
+                error.as_service_error()
+            {
+                return Ok(false);
+            }
+            if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS {
+                conflict_backoff(attempt).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(classify("PutItem", &error));
         }
     }
 

@@ -1,44 +1,97 @@
 //! Structured JSON logs. Lines carry the request id and, where known, the account id; they
 //! never carry passwords, codes, secrets, tokens or token digests.
+//!
+//! Other crates log what passes through them below `info`: the Lambda runtime logs every incoming
+//! event whole at `trace` (bodies with passwords and codes, `Authorization` headers), the SDK and
+//! hyper log requests and responses (items holding token digests). So every crate but this one is
+//! held at `info` by a filter of its own that sits beside `RUST_LOG`'s: no directive, however
+//! specific (`lambda_runtime::layers=trace`, a span filter), can open it.
 
-use tracing_subscriber::EnvFilter;
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
 
-/// Crates that log wire traffic (item contents, keys holding token digests) below `info`. They are
-/// held at `info` whatever `RUST_LOG` says, so that no level setting can put a secret in a log.
-const WIRE_LEVEL_CRATES: [&str; 11] = [
-    "aws_config",
-    "aws_runtime",
-    "aws_sigv4",
-    "aws_smithy_runtime",
-    "aws_smithy_runtime_api",
-    "aws_smithy_http_client",
-    "aws_sdk_dynamodb",
-    "aws_sdk_secretsmanager",
-    "hyper",
-    "hyper_util",
-    "h2",
-];
+/// Whether an event may be written at all: this crate's at any level `RUST_LOG` allows, every
+/// other crate's at `info` and above only.
+pub fn allowed(metadata: &Metadata<'_>) -> bool {
+    let own = metadata.target() == "ward" || metadata.target().starts_with("ward::");
+    own || *metadata.level() <= Level::INFO
+}
 
-/// The filter of every function: `level` (from `RUST_LOG`, default info) with the wire crates capped.
-pub fn filter(level: &str) -> EnvFilter {
-    let mut filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    for name in WIRE_LEVEL_CRATES {
-        if let Ok(directive) = format!("{name}=info").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+/// `RUST_LOG`'s filter (default `info`; an unreadable setting also means `info`).
+pub fn level_filter(level: &str) -> EnvFilter {
+    EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// The subscriber of every function, writing JSON lines to `writer` at `level` (a `RUST_LOG`
+/// value), with every other crate capped at `info`.
+pub fn subscriber<W>(level: &str, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    let lines = tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(false)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .with_writer(writer)
+        .with_filter(level_filter(level).and(filter_fn(allowed)));
+    tracing_subscriber::registry().with(lines)
 }
 
 /// Installs the JSON subscriber once per cold start.
 pub fn init() {
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter(&level))
-        .with_current_span(false)
-        .with_span_list(false)
-        .flatten_event(true)
-        .with_target(false)
-        .try_init();
+    let _ = tracing::subscriber::set_global_default(subscriber(&level, std::io::stdout));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_setting_opens_another_crates_debug_or_trace_lines() {
+        for level in [
+            "trace",
+            "lambda_runtime=trace",
+            "lambda_runtime::layers::api_response=trace",
+            "aws_smithy_runtime=trace,hyper=trace",
+            "[{body}]=trace",
+        ] {
+            let lines = Lines::default();
+            let writer = lines.clone();
+            let subscriber = subscriber(level, move || writer.clone());
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::trace!(target: "lambda_runtime::layers::api_response", body = "a-password", "raw event");
+                tracing::debug!(target: "aws_smithy_runtime::client", body = "a-digest", "response");
+                tracing::info!(target: "lambda_runtime", "visible at info");
+                tracing::trace!("this crate's own trace line");
+            });
+            let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+            assert!(
+                !text.contains("a-password") && !text.contains("a-digest"),
+                "{level}: {text}"
+            );
+            assert!(text.contains("visible at info"), "{level}: {text}");
+            if level == "trace" {
+                assert!(text.contains("own trace line"), "{text}");
+            }
+        }
+    }
 }

@@ -185,8 +185,10 @@ async fn refuse(
     }
     .await;
     tracing::info!(account_id, "wrong second factor");
-    match written {
-        Ok(_) => ApiError::InvalidCode,
-        Err(error) => error.into(),
+    // The code was checked and is wrong, and the account's count was raised before the check:
+    // that is the answer even when this bookkeeping could not be written (it is all or nothing).
+    if let Err(error) = written {
+        tracing::error!(account_id, %error, "a wrong code's attempt and event were not recorded");
     }
+    ApiError::InvalidCode
 }

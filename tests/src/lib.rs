@@ -32,7 +32,7 @@ pub fn api_url() -> String {
 
 /// An app wired to the emulator, as a function's `main` builds it.
 pub async fn app() -> App {
-    App::new(config(), &ward::app::sdk_config().await)
+    App::new(config(), &ward::app::sdk_config("ward-tests").await)
 }
 
 /// The DynamoDB operations an app has sent, in order.
@@ -84,7 +84,7 @@ impl Intercept for CallLog {
 /// An app whose DynamoDB client talks to `endpoint` instead of the emulator.
 pub async fn app_at(endpoint: &str) -> App {
     let config = config();
-    let sdk = ward::app::sdk_config().await;
+    let sdk = ward::app::sdk_config("ward-tests").await;
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .build();
@@ -99,7 +99,7 @@ pub async fn app_at(endpoint: &str) -> App {
 /// An app whose every DynamoDB call is recorded, to check the calls each route makes.
 pub async fn counted_app() -> (App, CallLog) {
     let config = config();
-    let sdk = ward::app::sdk_config().await;
+    let sdk = ward::app::sdk_config("ward-tests").await;
     let log = CallLog::default();
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .interceptor(log.clone())
@@ -179,12 +179,7 @@ pub async fn capture_logs<F: std::future::Future<Output = ()>>(run: F) -> String
     }
     let buffer = Buffer::default();
     let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(ward::telemetry::filter("trace"))
-        .flatten_event(true)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = ward::telemetry::subscriber("trace", move || writer.clone());
     let guard = tracing::subscriber::set_default(subscriber);
     run.await;
     drop(guard);
@@ -323,7 +318,7 @@ pub async fn scan_table_as_text(app: &App) -> String {
         }
         out.push('\n');
     }
-    let sdk = ward::app::sdk_config().await;
+    let sdk = ward::app::sdk_config("ward-tests").await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let mut out = String::new();
     let mut start = None;
@@ -346,4 +341,148 @@ pub async fn scan_table_as_text(app: &App) -> String {
         }
     }
     out
+}
+
+/// A request to the API served by `cargo lambda watch`: status, headers and JSON body (Null when
+/// empty).
+pub async fn call(
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    bearer: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    call_at(&api_url(), method, path, body, bearer).await
+}
+
+/// The same, against the API at `base`.
+pub async fn call_at(
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+    bearer: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut request = http().request(method, format!("{base}{path}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, headers, body)
+}
+
+/// Invokes a function through `cargo lambda watch`'s Lambda API, as `cargo lambda invoke` does.
+pub async fn invoke(function: &str, event: &serde_json::Value) -> serde_json::Value {
+    let response = http()
+        .post(format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            api_url()
+        ))
+        .json(event)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
+/// The emulator (its own switches live under `/_ward/`).
+pub fn emulator_url() -> String {
+    required("AWS_ENDPOINT_URL")
+}
+
+/// How real DynamoDB refuses a request under contention or overload (see infra/emulator.py).
+#[derive(Debug, Clone, Copy)]
+pub enum Fault {
+    /// A transaction cancelled with reason `TransactionConflict` for the matching item.
+    TransactionConflict,
+    /// A plain write colliding with a running transaction.
+    TransactionConflictException,
+    ProvisionedThroughputExceeded,
+    Throttling,
+    /// The connection closes before an answer; the request was not applied.
+    Drop,
+}
+
+impl Fault {
+    fn name(self) -> &'static str {
+        match self {
+            Fault::TransactionConflict => "TransactionConflict",
+            Fault::TransactionConflictException => "TransactionConflictException",
+            Fault::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
+            Fault::Throttling => "ThrottlingException",
+            Fault::Drop => "drop",
+        }
+    }
+}
+
+/// Makes the next `times` `operation` requests whose body contains `matching` fail with `fault`.
+pub async fn inject(operation: &str, matching: &str, fault: Fault, times: u32) {
+    let response = http()
+        .post(format!("{}/_ward/faults", emulator_url()))
+        .json(&serde_json::json!({
+            "operation": operation, "match": matching, "fault": fault.name(), "times": times,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// Removes the fault rules of `matching`, returning how many times each had fired.
+pub async fn clear_faults(matching: &str) -> Vec<u64> {
+    let listed: serde_json::Value = http()
+        .get(format!("{}/_ward/faults", emulator_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fired = listed["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rule| rule["match"] == matching)
+        .map(|rule| rule["fired"].as_u64().unwrap())
+        .collect();
+    http()
+        .delete(format!("{}/_ward/faults", emulator_url()))
+        .query(&[("match", matching)])
+        .send()
+        .await
+        .unwrap();
+    fired
+}
+
+/// Every (function, IAM action, resource) the emulator has served since it started; a function
+/// is named by the `app/<name>` of its SDK user agent.
+pub async fn recorded_calls() -> Vec<(String, String, String)> {
+    let listed: serde_json::Value = http()
+        .get(format!("{}/_ward/calls", emulator_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|call| {
+            let text = |name: &str| call[name].as_str().unwrap().to_string();
+            (text("function"), text("action"), text("resource"))
+        })
+        .collect()
 }

@@ -5,6 +5,6 @@ use lambda_http::{lambda_runtime, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ward::telemetry::init();
-    let app = ward::App::from_env().await?;
+    let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
     lambda_runtime::run(service_fn(|event| ward::authorizer::handle(&app, event))).await
 }

@@ -4,7 +4,7 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     ward::telemetry::init();
-    let app = ward::App::from_env().await?;
+    let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
     run(service_fn(|request| {
         ward::handlers::recovery_view(&app, request)
     }))
