@@ -4,6 +4,7 @@
 # ward_local_env PORT   exports what the functions and tests read to reach the emulator on PORT
 # ward_start_emulator   starts moto's server on $DYNAMODB_PORT and creates the table and key secret
 # ward_start_api PORT   serves every function with `cargo lambda watch` on PORT and waits until it answers
+#                       (WARD_FUNCTION_LOG: the functions' RUST_LOG; WARD_API_LOG: the log's file name)
 # ward_stop             stops everything started here (installed as an EXIT trap)
 
 WARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -68,13 +69,15 @@ ward_start_api() {
   local port=$1
   shift
   mkdir -p "$WARD_LOG_DIR"
+  # The functions' log level; cargo lambda watch itself keeps its own default.
+  local level=${WARD_FUNCTION_LOG:-${RUST_LOG:-info}} log="$WARD_LOG_DIR/${WARD_API_LOG:-api.log}"
   local vars="AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   vars="$vars,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED=true"
-  vars="$vars,TABLE_NAME=$TABLE_NAME,KEY_SECRET_ID=$KEY_SECRET_ID,TOTP_ISSUER=$TOTP_ISSUER,RUST_LOG=${RUST_LOG:-info}"
-  setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-vars "$vars" "$@" >"$WARD_LOG_DIR/api.log" 2>&1 &
+  vars="$vars,TABLE_NAME=$TABLE_NAME,KEY_SECRET_ID=$KEY_SECRET_ID,TOTP_ISSUER=$TOTP_ISSUER,RUST_LOG=$level"
+  setsid env -u RUST_LOG cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-vars "$vars" "$@" >"$log" 2>&1 &
   WARD_PIDS+=($!)
   if ! ward_wait_http "http://127.0.0.1:$port/v1/whoami" 120 "$!"; then
-    echo "cargo lambda watch did not answer on port $port; see $WARD_LOG_DIR/api.log" >&2
+    echo "cargo lambda watch did not answer on port $port; see $log" >&2
     return 1
   fi
 }

@@ -37,6 +37,12 @@ echo "==> cargo lambda watch on port $API_PORT"
 ward_start_api "$API_PORT" --ignore-changes --concurrency 8
 export WARD_API_URL="http://127.0.0.1:$API_PORT"
 export WARD_EMULATOR_URL="$AWS_ENDPOINT_URL"
+# A second instance whose functions log at trace, for the test that searches every line it writes.
+TRACE_PORT=$(ward_free_port)
+echo "==> cargo lambda watch on port $TRACE_PORT, functions at RUST_LOG=trace"
+WARD_FUNCTION_LOG=trace WARD_API_LOG=api-trace.log ward_start_api "$TRACE_PORT" --ignore-changes --concurrency 2
+export WARD_TRACE_API_URL="http://127.0.0.1:$TRACE_PORT"
+export WARD_TRACE_LOGS="$WARD_LOG_DIR/api-trace.log:$WARD_LOG_DIR/emulator.log"
 
 echo "==> tests"
 cargo test --workspace -- --test-threads 8

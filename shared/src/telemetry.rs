@@ -45,7 +45,9 @@ where
 /// Installs the JSON subscriber once per cold start.
 pub fn init() {
     let level = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
-    let _ = tracing::subscriber::set_global_default(subscriber(&level, std::io::stdout));
+    if tracing::subscriber::set_global_default(subscriber(&level, std::io::stdout)).is_ok() {
+        tracing::debug!(rust_log = level, "logs configured");
+    }
 }
 
 #[cfg(test)]

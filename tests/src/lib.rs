@@ -15,6 +15,8 @@ use ward::config::Config;
 use ward::store::Store;
 use ward::App;
 
+pub mod journey;
+
 fn required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run the suite with `make test`, which starts the local stack")

@@ -1,0 +1,380 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! One journey over HTTP through every route on every path: success, wrong password, wrong code,
+//! state conflicts, a recovery code, personal access tokens on whoami and the authorizer, locks on
+//! both throttles. The IAM test proves template.yaml's policies from the calls it makes; the
+//! trace-log test searches every log line for the secrets it used, which it collects as it goes.
+
+use crate::{call_at, http, unique_login, PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Request and response fields that hold a secret.
+const SECRET_FIELDS: [&str; 8] = [
+    "password",
+    "code",
+    "recovery_code",
+    "session_token",
+    "mfa_token",
+    "token",
+    "secret",
+    "otpauth_uri",
+];
+
+pub struct Journey {
+    base: String,
+    /// Every password, code, secret and token sent or received, with the digests of the tokens.
+    pub secrets: Vec<String>,
+}
+
+impl Journey {
+    pub fn new(base: &str) -> Journey {
+        Journey {
+            base: base.to_string(),
+            secrets: Vec::new(),
+        }
+    }
+
+    fn collect(&mut self, value: &Value) {
+        let Some(object) = value.as_object() else {
+            return;
+        };
+        for (name, field) in object {
+            if let (true, Some(text)) = (SECRET_FIELDS.contains(&name.as_str()), field.as_str()) {
+                self.secrets.push(text.to_string());
+                if name.ends_with("token") {
+                    self.secrets.push(ward::token::digest(text));
+                }
+                if name == "secret" {
+                    self.secrets.push(text.to_lowercase());
+                }
+            }
+            if name == "recovery_codes" {
+                for code in field.as_array().into_iter().flatten() {
+                    let code = code
+                        .as_str()
+                        .or_else(|| code["code"].as_str())
+                        .unwrap_or_default();
+                    self.secrets.push(code.to_string());
+                    self.secrets.push(code.replace('-', ""));
+                }
+            }
+        }
+    }
+
+    pub async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        bearer: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        if let Some(body) = &body {
+            self.collect(body);
+        }
+        if let Some(bearer) = bearer {
+            self.secrets.push(bearer.to_string());
+        }
+        let answer = call_at(&self.base, method, path, body, bearer).await;
+        self.collect(&answer.2);
+        answer
+    }
+
+    async fn post(&mut self, path: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
+        let (status, _, body) = self.call(Method::POST, path, Some(body), bearer).await;
+        (status, body)
+    }
+
+    async fn get(&mut self, path: &str, bearer: &str) -> (u16, Value) {
+        let (status, _, body) = self.call(Method::GET, path, None, Some(bearer)).await;
+        (status, body)
+    }
+
+    /// Invokes a function through `cargo lambda watch`'s Lambda API, as `cargo lambda invoke` does.
+    async fn invoke(&mut self, function: &str, event: &Value) -> Value {
+        let response = http()
+            .post(format!(
+                "{}/2015-03-31/functions/{function}/invocations",
+                self.base
+            ))
+            .json(event)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.unwrap()
+    }
+
+    /// A code of the authenticator app at `step`, remembered as a secret.
+    fn code(&mut self, secret: &[u8], step: i64) -> String {
+        let code = ward::totp::code_at_step(secret, step).unwrap();
+        self.secrets.push(code.clone());
+        code
+    }
+}
+
+fn step() -> i64 {
+    ward::Now::current().secs() / 30
+}
+
+/// Every route on every path, over HTTP.
+pub async fn every_path(base: &str) -> Vec<String> {
+    let mut run = Journey::new(base);
+    let run = &mut run;
+    let login = unique_login("iam");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    let wrong = json!({ "login": login, "password": "not the password" });
+    let password = json!({ "password": PASSWORD });
+    let wrong_password = json!({ "password": "not the password" });
+
+    assert_eq!(
+        run.post("/v1/accounts", credentials.clone(), None).await.0,
+        201
+    );
+    assert_eq!(
+        run.post("/v1/accounts", credentials.clone(), None).await.0,
+        409
+    );
+    assert_eq!(run.post("/v1/sign-in", wrong.clone(), None).await.0, 401);
+    let unknown = json!({ "login": unique_login("iam-nobody"), "password": "not the password" });
+    assert_eq!(run.post("/v1/sign-in", unknown, None).await.0, 401);
+    let (status, signed_in) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    assert_eq!(status, 200);
+    let session = signed_in["session_token"].as_str().unwrap().to_string();
+    let bearer = Some(session.as_str());
+    assert_eq!(run.get("/v1/account", &session).await.0, 200);
+    assert_eq!(run.get("/v1/whoami", &session).await.0, 200);
+    assert_eq!(run.get("/v1/account/events", &session).await.0, 200);
+
+    // Enrolment: a wrong password, a wrong code, the right one; then the conflicts.
+    assert_eq!(
+        run.post("/v1/two-factor/setup", wrong_password.clone(), bearer)
+            .await
+            .0,
+        403
+    );
+    let (status, setup) = run
+        .post("/v1/two-factor/setup", password.clone(), bearer)
+        .await;
+    assert_eq!(status, 200);
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let enrolled_at = step();
+    let wrong_code = json!({ "code": "000000" });
+    let verify_wrong = run
+        .post("/v1/two-factor/setup/verify", wrong_code, bearer)
+        .await;
+    assert!(matches!(verify_wrong.0, 401 | 429), "{verify_wrong:?}");
+    let code = run.code(&secret, enrolled_at);
+    let (status, enabled) = run
+        .post(
+            "/v1/two-factor/setup/verify",
+            json!({ "code": code }),
+            bearer,
+        )
+        .await;
+    assert_eq!(status, 200, "{enabled}");
+    let codes: Vec<String> = enabled["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        run.post("/v1/two-factor/setup", password.clone(), bearer)
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        run.post(
+            "/v1/two-factor/setup/verify",
+            json!({ "code": code }),
+            bearer
+        )
+        .await
+        .0,
+        409
+    );
+
+    // The second factor: a wrong code, the app's next code, a recovery code.
+    let (_, challenge) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    let mfa = challenge["mfa_token"].as_str().unwrap().to_string();
+    let wrong_factor = json!({ "mfa_token": mfa, "code": "000000" });
+    assert_eq!(
+        run.post("/v1/sign-in/verify", wrong_factor, None).await.0,
+        401
+    );
+    let next = run.code(&secret, enrolled_at + 1);
+    let by_code = run
+        .post(
+            "/v1/sign-in/verify",
+            json!({ "mfa_token": mfa, "code": next }),
+            None,
+        )
+        .await;
+    assert_eq!(by_code.0, 200, "{by_code:?}");
+    let (_, challenge) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    let mfa = challenge["mfa_token"].as_str().unwrap().to_string();
+    let by_recovery = json!({ "mfa_token": mfa, "recovery_code": codes[0] });
+    assert_eq!(
+        run.post("/v1/sign-in/verify", by_recovery, None).await.0,
+        200
+    );
+    let spent = json!({ "mfa_token": mfa, "code": "123456" });
+    assert_eq!(run.post("/v1/sign-in/verify", spent, None).await.0, 401);
+
+    // Recovery codes, after a wrong password and the right one.
+    for route in ["view", "regenerate"] {
+        let path = format!("/v1/two-factor/recovery-codes/{route}");
+        assert_eq!(run.post(&path, wrong_password.clone(), bearer).await.0, 403);
+        assert_eq!(run.post(&path, password.clone(), bearer).await.0, 200);
+    }
+
+    // Personal access tokens: create, list, use on whoami and the authorizer, revoke.
+    let token_body = json!({ "name": "iam", "password": PASSWORD });
+    assert_eq!(
+        run.post(
+            "/v1/tokens",
+            json!({ "name": "iam", "password": "nope nope" }),
+            bearer
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, created) = run.post("/v1/tokens", token_body.clone(), bearer).await;
+    assert_eq!(status, 201);
+    let (_, for_authorizer) = run.post("/v1/tokens", token_body, bearer).await;
+    let token = created["token"].as_str().unwrap().to_string();
+    assert_eq!(run.get("/v1/tokens", &session).await.0, 200);
+    assert_eq!(run.get("/v1/whoami", &token).await.0, 200);
+    assert_eq!(run.get("/v1/account", &token).await.0, 403);
+    let saved = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../infra/events/authorizer-request.json"
+    ))
+    .unwrap();
+    for bearer in [for_authorizer["token"].as_str().unwrap(), session.as_str()] {
+        let event: Value =
+            serde_json::from_str(&saved.replace("REPLACE_WITH_A_TOKEN", bearer)).unwrap();
+        assert_eq!(run.invoke("authorizer", &event).await["isAuthorized"], true);
+    }
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/v1/tokens/{id}");
+    for expected in [204, 404] {
+        let (status, _, _) = run.call(Method::DELETE, &path, None, bearer).await;
+        assert_eq!(status, expected);
+    }
+
+    // Disable, then every route that needs 2FA on.
+    assert_eq!(
+        run.post("/v1/two-factor/disable", wrong_password.clone(), bearer)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        run.post("/v1/two-factor/disable", password.clone(), bearer)
+            .await
+            .0,
+        200
+    );
+    for route in [
+        "/v1/two-factor/disable",
+        "/v1/two-factor/recovery-codes/view",
+        "/v1/two-factor/recovery-codes/regenerate",
+    ] {
+        assert_eq!(
+            run.post(route, password.clone(), bearer).await.0,
+            409,
+            "{route}"
+        );
+    }
+    assert_eq!(
+        run.post(
+            "/v1/two-factor/setup/verify",
+            json!({ "code": "123456" }),
+            bearer
+        )
+        .await
+        .0,
+        409
+    );
+
+    throttled_paths(run).await;
+
+    let (status, _, _) = run.call(Method::POST, "/v1/sign-out", None, bearer).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = run.call(Method::POST, "/v1/sign-out", None, bearer).await;
+    assert_eq!(status, 401);
+    run.secrets.clone()
+}
+
+/// Locks: the password throttle on sign-in (a known and an unknown login) and on a
+/// password-confirmed route, the second-factor throttle on Verify2FACode.
+async fn throttled_paths(run: &mut Journey) {
+    let login = unique_login("iam-lock");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    assert_eq!(
+        run.post("/v1/accounts", credentials.clone(), None).await.0,
+        201
+    );
+    let (_, signed_in) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    let session = signed_in["session_token"].as_str().unwrap().to_string();
+    let wrong = json!({ "login": login, "password": "not the password" });
+    let unknown = json!({ "login": unique_login("iam-nobody"), "password": "not the password" });
+    for body in [wrong, unknown] {
+        let mut statuses = Vec::new();
+        for _ in 0..11 {
+            statuses.push(run.post("/v1/sign-in", body.clone(), None).await.0);
+        }
+        assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    }
+    let locked = run
+        .post(
+            "/v1/two-factor/setup",
+            json!({ "password": PASSWORD }),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(locked.0, 429, "{locked:?}");
+
+    let login = unique_login("iam-lock-2fa");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    assert_eq!(
+        run.post("/v1/accounts", credentials.clone(), None).await.0,
+        201
+    );
+    let (_, signed_in) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    let session = signed_in["session_token"].as_str().unwrap().to_string();
+    let (_, setup) = run
+        .post(
+            "/v1/two-factor/setup",
+            json!({ "password": PASSWORD }),
+            Some(&session),
+        )
+        .await;
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let code = run.code(&secret, step());
+    let enabled = run
+        .post(
+            "/v1/two-factor/setup/verify",
+            json!({ "code": code }),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(enabled.0, 200, "{enabled:?}");
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let (_, challenge) = run.post("/v1/sign-in", credentials.clone(), None).await;
+        let mfa = challenge["mfa_token"].as_str().unwrap().to_string();
+        for _ in 0..3 {
+            let guess = json!({ "mfa_token": mfa, "code": "000000" });
+            statuses.push(run.post("/v1/sign-in/verify", guess, None).await.0);
+        }
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+}

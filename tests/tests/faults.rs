@@ -1,0 +1,286 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Real DynamoDB's refusals, injected by the emulator's fault switch: a write colliding with a
+//! running transaction, a transaction cancelled for a conflict, throttling, a dropped connection.
+//! Under each: no 500; a conflict is sent again and succeeds, or, when it keeps failing, the
+//! answer is `503 service_unavailable` and a read-back shows the state as it was.
+//!
+//! Each rule matches only requests that hold this test's own account id or login, so the tests
+//! run beside every other test of the suite.
+
+use reqwest::Method;
+use serde_json::json;
+use ward::accounts::{self, SignIn};
+use ward::store::{keys, Item};
+use ward::verify::{verify, SecondFactor};
+use ward::{two_factor, ApiError, Now};
+use ward_tests::{
+    app, call, clear_faults, client, enrolled_account, inject, mfa_token, signed_in_account,
+    unique_login, Fault, PASSWORD,
+};
+
+/// Many more failures than any retry makes: the fault holds until it is cleared.
+const HOLDS: u32 = 1000;
+
+async fn account_item(app: &ward::App, account_id: &str) -> Item {
+    app.store
+        .get(keys::account(account_id))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn event_types(app: &ward::App, account_id: &str) -> Vec<String> {
+    let (events, _) = ward::events::page(&app.store, account_id, None)
+        .await
+        .unwrap();
+    events
+        .iter()
+        .map(|event| event["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_write_colliding_with_a_transaction_is_sent_again() {
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "fault-retry", now).await;
+    let key = format!("ACCOUNT#{}", account.account_id);
+    inject("UpdateItem", &key, Fault::TransactionConflictException, 2).await;
+    let signed_in = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now).await;
+    assert_eq!(
+        clear_faults(&key).await,
+        [2],
+        "the reservation collided twice"
+    );
+    assert!(
+        matches!(signed_in, Ok(SignIn::SignedIn { .. })),
+        "{signed_in:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_write_that_keeps_colliding_is_503_and_changes_nothing() {
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "fault-collide", now).await;
+    let before = account_item(&app, &account.account_id).await;
+    let events_before = event_types(&app, &account.account_id).await;
+    let key = format!("ACCOUNT#{}", account.account_id);
+    inject(
+        "UpdateItem",
+        &key,
+        Fault::TransactionConflictException,
+        HOLDS,
+    )
+    .await;
+    let refused = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now).await;
+    let fired = clear_faults(&key).await;
+    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(fired, [4], "sent four times in all, then given up");
+    assert_eq!(account_item(&app, &account.account_id).await, before);
+    assert_eq!(event_types(&app, &account.account_id).await, events_before);
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_for_a_conflict_is_sent_again() {
+    let app = app().await;
+    let account = enrolled_account(&app, "fault-tx-retry", Now::current()).await;
+    let now = account.enrolled_at.plus_secs(30);
+    let token = mfa_token(&app, &account.login, now).await;
+    let key = format!("ACCOUNT#{}", account.account_id);
+    inject("TransactWriteItems", &key, Fault::TransactionConflict, 1).await;
+    let code = SecondFactor::Code(account.code_after(1));
+    let verified = verify(&app, &token, &code, &client(), now).await;
+    assert_eq!(clear_faults(&key).await, [1]);
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn a_second_factor_whose_transaction_keeps_conflicting_is_503_and_the_code_stays_unused() {
+    let app = app().await;
+    let account = enrolled_account(&app, "fault-tx", Now::current()).await;
+    let now = account.enrolled_at.plus_secs(30);
+    let token = mfa_token(&app, &account.login, now).await;
+    let key = format!("ACCOUNT#{}", account.account_id);
+    let step_before =
+        ward::store::get_n(&account_item(&app, &account.account_id).await, "last_step");
+    inject(
+        "TransactWriteItems",
+        &key,
+        Fault::TransactionConflict,
+        HOLDS,
+    )
+    .await;
+    let code = SecondFactor::Code(account.code_after(1));
+    let refused = verify(&app, &token, &code, &client(), now).await;
+    clear_faults(&key).await;
+    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    let after = account_item(&app, &account.account_id).await;
+    assert_eq!(
+        ward::store::get_n(&after, "last_step"),
+        step_before,
+        "the code was not used"
+    );
+    let events = event_types(&app, &account.account_id).await;
+    assert_eq!(
+        events.iter().filter(|kind| *kind == "signed_in").count(),
+        1,
+        "{events:?}"
+    );
+    // Nothing changed: the same mfa_token and the same code sign in once the database recovers.
+    let verified = verify(&app, &token, &code, &client(), now).await;
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn a_lost_race_on_a_code_is_invalid_code_and_counts_as_an_attempt() {
+    let app = app().await;
+    let account = enrolled_account(&app, "fault-race", Now::current()).await;
+    let now = account.enrolled_at.plus_secs(30);
+    let first = mfa_token(&app, &account.login, now).await;
+    let second = mfa_token(&app, &account.login, now).await;
+    let code = SecondFactor::Code(account.code_after(1));
+    let who = client();
+    let (a, b) = futures::join!(
+        verify(&app, &first, &code, &who, now),
+        verify(&app, &second, &code, &who, now)
+    );
+    let lost: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+    assert_eq!(lost, [ApiError::InvalidCode]);
+    let events = event_types(&app, &account.account_id).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|kind| *kind == "two_factor_failed")
+            .count(),
+        1,
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_code_enables() {
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "fault-throttle", now).await;
+    let keys = app.keys().await.unwrap();
+    let pending = two_factor::start_setup(
+        &app.store,
+        keys,
+        "Ward Tests",
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(pending.secret.as_bytes())
+        .unwrap();
+    let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
+    let key = format!("ACCOUNT#{}", account.account_id);
+    for fault in [Fault::ProvisionedThroughputExceeded, Fault::Throttling] {
+        inject("TransactWriteItems", &key, fault, HOLDS).await;
+        let refused =
+            two_factor::confirm_setup(&app.store, keys, &account.session, &code, &client(), now)
+                .await;
+        assert!(clear_faults(&key).await[0] >= 1);
+        assert_eq!(
+            refused.unwrap_err(),
+            ApiError::ServiceUnavailable,
+            "{fault:?}"
+        );
+        let status = accounts::status(&app.store, &account.account_id)
+            .await
+            .unwrap();
+        assert_eq!(status["two_factor"]["enabled"], false, "{fault:?}");
+    }
+    let codes =
+        two_factor::confirm_setup(&app.store, keys, &account.session, &code, &client(), now)
+            .await
+            .unwrap();
+    assert_eq!(codes.len(), 10);
+}
+
+#[tokio::test]
+async fn a_throttled_read_is_retried_by_the_sdk_and_a_lasting_one_is_503() {
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "fault-read", now).await;
+    let digest = ward::token::digest(&account.session_token);
+    inject("GetItem", &digest, Fault::Throttling, 1).await;
+    let principal = ward::auth::authenticate(&app.store, &account.session_token, now).await;
+    assert_eq!(clear_faults(&digest).await, [1]);
+    assert_eq!(principal.unwrap().account_id, account.account_id);
+
+    inject(
+        "GetItem",
+        &digest,
+        Fault::ProvisionedThroughputExceeded,
+        HOLDS,
+    )
+    .await;
+    let refused = ward::auth::authenticate(&app.store, &account.session_token, now).await;
+    clear_faults(&digest).await;
+    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried_and_a_lasting_drop_is_503_with_nothing_half_written() {
+    let app = app().await;
+    let now = Now::current();
+    let login = unique_login("fault-drop");
+    inject("TransactWriteItems", &login, Fault::Drop, 1).await;
+    let created = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now).await;
+    assert_eq!(clear_faults(&login).await, [1]);
+    assert!(created.is_ok(), "{created:?}");
+
+    let login = unique_login("fault-drop-held");
+    inject("TransactWriteItems", &login, Fault::Drop, HOLDS).await;
+    let refused = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now).await;
+    clear_faults(&login).await;
+    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    let claim = app.store.get(keys::login(&login)).await.unwrap();
+    assert!(claim.is_none(), "the login was not claimed");
+    assert!(
+        accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+            .await
+            .is_ok()
+    );
+}
+
+/// The same over HTTP, through the function binaries: the contract's 503, never a 500.
+#[tokio::test]
+async fn over_http_a_lasting_conflict_is_the_contracts_503() {
+    let login = unique_login("fault-http");
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    let (status, _, created) = call(
+        Method::POST,
+        "/v1/accounts",
+        Some(credentials.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let key = format!("ACCOUNT#{}", created["account_id"].as_str().unwrap());
+    for (operation, fault) in [
+        ("UpdateItem", Fault::TransactionConflictException),
+        ("UpdateItem", Fault::Drop),
+        ("UpdateItem", Fault::Throttling),
+    ] {
+        inject(operation, &key, fault, HOLDS).await;
+        let (status, headers, body) =
+            call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
+        clear_faults(&key).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("service_unavailable")),
+            "{fault:?}"
+        );
+        assert_eq!(body.as_object().unwrap().len(), 2);
+        assert_eq!(headers["cache-control"], "no-store");
+    }
+    let (status, _, _) = call(Method::POST, "/v1/sign-in", Some(credentials), None).await;
+    assert_eq!(status, 200, "recovered without restarting anything");
+}
