@@ -183,3 +183,88 @@ fn a_function_without_its_configuration_fails_its_cold_start_with_a_clear_line()
     assert!(printed.contains("TABLE_NAME"), "{printed}");
     assert!(printed.contains("configuration is incomplete"), "{printed}");
 }
+
+fn saved_event(name: &str) -> serde_json::Value {
+    let path = format!("{}/../infra/events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn at_route(mut event: serde_json::Value, path: &str) -> lambda_http::Request {
+    event["rawPath"] = path.into();
+    event["routeKey"] = format!("POST {path}").into();
+    event["requestContext"]["http"]["path"] = path.into();
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+/// API Gateway may deliver a body base64-encoded (`isBase64Encoded: true`): it is read as the
+/// same JSON.
+#[tokio::test]
+async fn a_base64_encoded_body_from_api_gateway_is_read_as_json() {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let app = app().await;
+    let mut event = saved_event("sign-up-base64.json");
+    let body = engine.decode(event["body"].as_str().unwrap()).unwrap();
+    let login = unique_login("base64");
+    let body = String::from_utf8(body)
+        .unwrap()
+        .replace("REPLACE_WITH_A_LOGIN", &login);
+    event["body"] = engine.encode(body).into();
+    let (status, created) = parts(
+        handlers::sign_up(&app, at_route(event, "/v1/accounts"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["login"], login.as_str());
+}
+
+/// A base64 body that is not UTF-8 is `400 invalid_request` in the contract's shape on every
+/// route that reads a body, never a 500. (A body flagged base64 that does not decode is never sent
+/// by API Gateway, which does the encoding; lambda_http would panic on it before any handler.)
+#[tokio::test]
+async fn a_base64_body_that_is_not_utf8_is_400_on_every_route_with_a_body() {
+    let app = app().await;
+    let now = ward::Now::current();
+    let session = ward_tests::signed_in_account(&app, "not-utf8", now).await;
+    let event = saved_event("post-not-utf8.json");
+    for path in [
+        "/v1/accounts",
+        "/v1/sign-in",
+        "/v1/sign-in/verify",
+        "/v1/two-factor/setup",
+        "/v1/two-factor/setup/verify",
+        "/v1/two-factor/recovery-codes/view",
+        "/v1/two-factor/recovery-codes/regenerate",
+        "/v1/two-factor/disable",
+        "/v1/tokens",
+    ] {
+        let mut request = at_route(event.clone(), path);
+        let bearer = format!("Bearer {}", session.session_token);
+        request
+            .headers_mut()
+            .insert("authorization", bearer.parse().unwrap());
+        let response = match path {
+            "/v1/accounts" => handlers::sign_up(&app, request).await,
+            "/v1/sign-in" => handlers::sign_in(&app, request).await,
+            "/v1/sign-in/verify" => handlers::verify_code(&app, request).await,
+            "/v1/two-factor/setup" => handlers::setup(&app, request).await,
+            "/v1/two-factor/setup/verify" => handlers::setup_verify(&app, request).await,
+            "/v1/two-factor/recovery-codes/view" => handlers::recovery_view(&app, request).await,
+            "/v1/two-factor/recovery-codes/regenerate" => {
+                handlers::recovery_regenerate(&app, request).await
+            }
+            "/v1/two-factor/disable" => handlers::disable(&app, request).await,
+            _ => handlers::token_create(&app, request).await,
+        };
+        let response = response.unwrap();
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let (status, body) = parts(response);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{path}: {body}"
+        );
+        assert_eq!(body.as_object().unwrap().len(), 2, "{path}");
+    }
+}
