@@ -6,7 +6,7 @@ use crate::auth::{self, Credential};
 use crate::error::ApiError;
 use crate::{App, Now};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The parts of API Gateway's authorizer event that the decision reads.
 #[derive(Debug, Deserialize)]
@@ -24,14 +24,14 @@ pub struct AuthorizerRequest {
 pub struct AuthorizerResponse {
     pub is_authorized: bool,
     #[serde(default)]
-    pub context: HashMap<String, String>,
+    pub context: BTreeMap<String, String>,
 }
 
 impl AuthorizerResponse {
     fn deny() -> AuthorizerResponse {
         AuthorizerResponse {
             is_authorized: false,
-            context: HashMap::new(),
+            context: BTreeMap::new(),
         }
     }
 }
@@ -71,7 +71,7 @@ pub async fn decide(
     );
     Ok(AuthorizerResponse {
         is_authorized: true,
-        context: HashMap::from([
+        context: BTreeMap::from([
             ("account_id".to_string(), principal.account_id),
             ("auth".to_string(), kind.to_string()),
             ("token_id".to_string(), token_id),
