@@ -71,10 +71,10 @@ mod tests {
     fn no_setting_opens_another_crates_debug_or_trace_lines() {
         for level in [
             "trace",
-            "lambda_runtime=trace",
-            "lambda_runtime::layers::api_response=trace",
-            "aws_smithy_runtime=trace,hyper=trace",
-            "[{body}]=trace",
+            "info,lambda_runtime=trace",
+            "info,lambda_runtime::layers::api_response=trace",
+            "info,aws_smithy_runtime=trace,hyper=trace",
+            "info,[{body}]=trace",
         ] {
             let lines = Lines::default();
             let writer = lines.clone();
