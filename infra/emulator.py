@@ -21,8 +21,8 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
 - `POST /_ward/faults` `{"operation", "match", "fault", "times", "function"}`: the next `times`
   requests of that operation whose body contains `match` (and, if given, that come from that
   function) fail the way DynamoDB fails under contention and overload, before anything is applied:
-  `fault` is `TransactionConflict` (a transaction cancelled with that reason for the item that
-  matches), `TransactionConflictException` (a plain write colliding with a transaction),
+  `fault` is `TransactionConflict` or `TransactionThrottled` (a transaction cancelled with reason
+  `TransactionConflict` or `ThrottlingError` for the item that matches), `TransactionConflictException` (a plain write colliding with a transaction),
   `ProvisionedThroughputExceededException`, `ThrottlingException`, or `drop` (the connection is
   closed without an answer). `DELETE /_ward/faults[?match=...]` clears every rule (or those of
   that match); `GET` lists them with the
@@ -177,7 +177,12 @@ _ERROR_TYPES = {
         "Rate of requests exceeds the allowed throughput.",
     ),
 }
-_FAULTS = set(_ERROR_TYPES) | {"TransactionConflict", "drop"}
+# A transaction cancelled for one of these reasons on the item that matches.
+_CANCELLATIONS = {
+    "TransactionConflict": ("TransactionConflict", "Transaction is ongoing for the item"),
+    "TransactionThrottled": ("ThrottlingError", "Throughput exceeds the current capacity of your table or index."),
+}
+_FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop"}
 
 
 def _matching_fault(operation, function, raw):
@@ -213,12 +218,13 @@ def _inject(rule, body, environ, start_response):
                 pass
         start_response("500 Internal Server Error", [])
         return []
-    if fault == "TransactionConflict":
+    if fault in _CANCELLATIONS:
+        code, message = _CANCELLATIONS[fault]
         items = body.get("TransactItems", [])
         reasons = [{"Code": "None"} for _ in items]
         hit = next((i for i, item in enumerate(items) if rule["match"] in json.dumps(item)), 0)
         if reasons:
-            reasons[hit] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+            reasons[hit] = {"Code": code, "Message": message}
         codes = ", ".join(reason["Code"] for reason in reasons)
         return _json_response(start_response, "400 Bad Request", {
             "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
@@ -227,6 +233,13 @@ def _inject(rule, body, environ, start_response):
         })
     error_type, message = _ERROR_TYPES[fault]
     return _json_response(start_response, "400 Bad Request", {"__type": error_type, "message": message})
+
+
+def _content_length(environ):
+    try:
+        return max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
 
 
 def _switches(environ, start_response):
@@ -242,10 +255,11 @@ def _switches(environ, start_response):
         return _json_response(start_response, "200 OK", {"calls": calls})
     if path == "/_ward/faults":
         if method == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
+            length = _content_length(environ)
             rule = json.loads(environ["wsgi.input"].read(length) or b"{}")
-            if rule.get("fault") not in _FAULTS or not rule.get("operation") or "match" not in rule:
-                return _json_response(start_response, "400 Bad Request", {"error": f"fault must be one of {sorted(_FAULTS)}, with operation and match"})
+            match = rule.get("match")
+            if rule.get("fault") not in _FAULTS or not rule.get("operation") or not isinstance(match, str) or not match:
+                return _json_response(start_response, "400 Bad Request", {"error": f"fault must be one of {sorted(_FAULTS)}, with an operation and a non-empty match"})
             rule = {**rule, "remaining": int(rule.get("times", 1)), "fired": 0}
             with _faults_lock:
                 _faults.append(rule)
@@ -266,8 +280,13 @@ def switched(app):
             return _switches(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            raw = environ["wsgi.input"].read(length) if length else b""
+            length = _content_length(environ)
+            if length:
+                raw = environ["wsgi.input"].read(length)
+            elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream
+                raw = environ["wsgi.input"].read()
+            else:
+                raw = b""
             environ["wsgi.input"] = io.BytesIO(raw)
             try:
                 body = json.loads(raw or b"{}")

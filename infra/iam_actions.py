@@ -9,12 +9,14 @@ resource fails too: each function's policy names exactly what it calls.
 Usage: python infra/iam_actions.py template.yaml
 """
 
+import json
+import os
 import sys
 
 import yaml
 from policy_sentry.querying.actions import get_actions_for_service
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bootstrap import CloudFormationLoader  # noqa: E402
 
 
@@ -32,6 +34,10 @@ def granted(template):
                 yield name, f"{policy!r} (only inline statements are checked)", None
                 continue
             for statement in policy["Statement"]:
+                odd = sorted(set(statement) - {"Effect", "Action", "Resource"})
+                if statement.get("Effect") != "Allow" or odd:
+                    yield name, f"a statement other than Allow/Action/Resource ({odd or statement.get('Effect')})", None
+                    continue
                 for action in as_list(statement.get("Action", [])):
                     for target in as_list(statement.get("Resource", [])):
                         yield name, action, target
@@ -46,9 +52,9 @@ def main():
     for function, action, target in granted(template):
         checked += 1
         if target is None:
-            problems.append(f"{function}: {action}")
+            problems.append(f"{function}: {action} (only Allow statements of Action and Resource are checked)")
             continue
-        if "*" in action or target == "*" or (isinstance(target, str) and "*" in target):
+        if "*" in action or "*" in json.dumps(target):
             problems.append(f"{function}: wildcard in {action} on {target}")
             continue
         service = action.split(":", 1)[0]

@@ -71,6 +71,10 @@ ward_start_api() {
   mkdir -p "$WARD_LOG_DIR"
   # The functions' log level; cargo lambda watch itself keeps its own default.
   local level=${WARD_FUNCTION_LOG:-${RUST_LOG:-info}} log="$WARD_LOG_DIR/${WARD_API_LOG:-api.log}"
+  if [[ "$level" == *,* ]]; then
+    echo "RUST_LOG=$level: one directive only (cargo lambda watch's --env-vars splits on commas)" >&2
+    return 1
+  fi
   local vars="AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   vars="$vars,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED=true"
   vars="$vars,TABLE_NAME=$TABLE_NAME,KEY_SECRET_ID=$KEY_SECRET_ID,TOTP_ISSUER=$TOTP_ISSUER,RUST_LOG=$level"

@@ -37,7 +37,9 @@ echo "==> cargo lambda watch on port $API_PORT"
 ward_start_api "$API_PORT" --ignore-changes --concurrency 8
 export WARD_API_URL="http://127.0.0.1:$API_PORT"
 export WARD_EMULATOR_URL="$AWS_ENDPOINT_URL"
-# A second instance whose functions log at trace, for the test that searches every line it writes.
+# A second instance, cold and used by tests/tests/deployed.rs alone: its journey's calls prove the
+# IAM policies (every function's first request after its cold start among them), and its functions
+# log at trace, every line searched for secrets.
 TRACE_PORT=$(ward_free_port)
 echo "==> cargo lambda watch on port $TRACE_PORT, functions at RUST_LOG=trace"
 WARD_FUNCTION_LOG=trace WARD_API_LOG=api-trace.log ward_start_api "$TRACE_PORT" --ignore-changes --concurrency 2

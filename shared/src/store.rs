@@ -107,7 +107,7 @@ fn is_conflict<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
 /// Waits before the next attempt after a collision: "full jitter" over 10, 20, 40 ms, so that
 /// colliding requests spread out instead of colliding again.
 async fn conflict_backoff(attempt: u32) {
-    let ceiling_ms = 10u64 << attempt.min(6);
+    let ceiling_ms = 10u64 << attempt.saturating_sub(1).min(6);
     let wait_ms = rand::random::<u64>() % ceiling_ms + 1;
     tracing::warn!(
         attempt,

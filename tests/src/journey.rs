@@ -4,12 +4,12 @@
 //! both throttles. The IAM test proves template.yaml's policies from the calls it makes; the
 //! trace-log test searches every log line for the secrets it used, which it collects as it goes.
 
-use crate::{call_at, http, unique_login, PASSWORD};
+use crate::{call_at, unique_login, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 /// Request and response fields that hold a secret.
-const SECRET_FIELDS: [&str; 8] = [
+const SECRET_FIELDS: [&str; 9] = [
     "password",
     "code",
     "recovery_code",
@@ -18,12 +18,16 @@ const SECRET_FIELDS: [&str; 8] = [
     "token",
     "secret",
     "otpauth_uri",
+    "qr_png",
 ];
 
 pub struct Journey {
     base: String,
-    /// Every password, code, secret and token sent or received, with the digests of the tokens.
+    /// Every password, code, secret and token sent or received, with the digests of the tokens
+    /// and every request body as base64 (as a gateway may carry it).
     pub secrets: Vec<String>,
+    /// The accounts it created.
+    pub accounts: Vec<String>,
 }
 
 impl Journey {
@@ -31,6 +35,7 @@ impl Journey {
         Journey {
             base: base.to_string(),
             secrets: Vec::new(),
+            accounts: Vec::new(),
         }
     }
 
@@ -69,13 +74,20 @@ impl Journey {
         bearer: Option<&str>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
         if let Some(body) = &body {
+            use base64::Engine;
             self.collect(body);
+            let sent = serde_json::to_vec(body).unwrap();
+            self.secrets
+                .push(base64::engine::general_purpose::STANDARD.encode(sent));
         }
         if let Some(bearer) = bearer {
             self.secrets.push(bearer.to_string());
         }
         let answer = call_at(&self.base, method, path, body, bearer).await;
         self.collect(&answer.2);
+        if let (201, Some(account_id)) = (answer.0, answer.2["account_id"].as_str()) {
+            self.accounts.push(account_id.to_string());
+        }
         answer
     }
 
@@ -89,19 +101,18 @@ impl Journey {
         (status, body)
     }
 
-    /// Invokes a function through `cargo lambda watch`'s Lambda API, as `cargo lambda invoke` does.
     async fn invoke(&mut self, function: &str, event: &Value) -> Value {
-        let response = http()
-            .post(format!(
-                "{}/2015-03-31/functions/{function}/invocations",
-                self.base
-            ))
-            .json(event)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        response.json().await.unwrap()
+        crate::invoke_at(&self.base, function, event).await
+    }
+
+    /// A new account, signed in: its credentials and session.
+    async fn new_account(&mut self, tag: &str) -> (Value, String) {
+        let credentials = json!({ "login": unique_login(tag), "password": PASSWORD });
+        let (status, _) = self.post("/v1/accounts", credentials.clone(), None).await;
+        assert_eq!(status, 201);
+        let (_, signed_in) = self.post("/v1/sign-in", credentials.clone(), None).await;
+        let session = signed_in["session_token"].as_str().unwrap().to_string();
+        (credentials, session)
     }
 
     /// A code of the authenticator app at `step`, remembered as a secret.
@@ -117,7 +128,7 @@ fn step() -> i64 {
 }
 
 /// Every route on every path, over HTTP.
-pub async fn every_path(base: &str) -> Vec<String> {
+pub async fn every_path(base: &str) -> Journey {
     let mut run = Journey::new(base);
     let run = &mut run;
     let login = unique_login("iam");
@@ -308,21 +319,14 @@ pub async fn every_path(base: &str) -> Vec<String> {
     assert_eq!(status, 204);
     let (status, _, _) = run.call(Method::POST, "/v1/sign-out", None, bearer).await;
     assert_eq!(status, 401);
-    run.secrets.clone()
+    std::mem::replace(run, Journey::new(base))
 }
 
 /// Locks: the password throttle on sign-in (a known and an unknown login) and on a
 /// password-confirmed route, the second-factor throttle on Verify2FACode.
 async fn throttled_paths(run: &mut Journey) {
-    let login = unique_login("iam-lock");
-    let credentials = json!({ "login": login, "password": PASSWORD });
-    assert_eq!(
-        run.post("/v1/accounts", credentials.clone(), None).await.0,
-        201
-    );
-    let (_, signed_in) = run.post("/v1/sign-in", credentials.clone(), None).await;
-    let session = signed_in["session_token"].as_str().unwrap().to_string();
-    let wrong = json!({ "login": login, "password": "not the password" });
+    let (credentials, session) = run.new_account("iam-lock").await;
+    let wrong = json!({ "login": credentials["login"], "password": "not the password" });
     let unknown = json!({ "login": unique_login("iam-nobody"), "password": "not the password" });
     for body in [wrong, unknown] {
         let mut statuses = Vec::new();
@@ -331,29 +335,15 @@ async fn throttled_paths(run: &mut Journey) {
         }
         assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     }
+    let password = json!({ "password": PASSWORD });
     let locked = run
-        .post(
-            "/v1/two-factor/setup",
-            json!({ "password": PASSWORD }),
-            Some(&session),
-        )
+        .post("/v1/two-factor/setup", password.clone(), Some(&session))
         .await;
     assert_eq!(locked.0, 429, "{locked:?}");
 
-    let login = unique_login("iam-lock-2fa");
-    let credentials = json!({ "login": login, "password": PASSWORD });
-    assert_eq!(
-        run.post("/v1/accounts", credentials.clone(), None).await.0,
-        201
-    );
-    let (_, signed_in) = run.post("/v1/sign-in", credentials.clone(), None).await;
-    let session = signed_in["session_token"].as_str().unwrap().to_string();
+    let (credentials, session) = run.new_account("iam-lock-2fa").await;
     let (_, setup) = run
-        .post(
-            "/v1/two-factor/setup",
-            json!({ "password": PASSWORD }),
-            Some(&session),
-        )
+        .post("/v1/two-factor/setup", password, Some(&session))
         .await;
     let secret = data_encoding::BASE32_NOPAD
         .decode(setup["secret"].as_str().unwrap().as_bytes())

@@ -244,20 +244,18 @@ pub async fn signed_in_account(app: &App, tag: &str, now: ward::Now) -> SignedIn
     }
 }
 
-/// Signs up, signs in and enables 2FA at `now`.
-pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled {
-    let SignedIn {
-        login,
-        account_id,
-        session,
-        session_token,
-    } = signed_in_account(app, tag, now).await;
+/// Step 1 of enrolment at `now`: the pending secret, as bytes and as the base32 the user sees.
+pub async fn start_setup(
+    app: &App,
+    session: &ward::auth::SessionPrincipal,
+    now: ward::Now,
+) -> (Vec<u8>, String) {
     let keys = app.keys().await.unwrap();
     let pending = ward::two_factor::start_setup(
         &app.store,
         keys,
         "Ward Tests",
-        &session,
+        session,
         PASSWORD,
         &client(),
         now,
@@ -267,6 +265,27 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
     let secret = data_encoding::BASE32_NOPAD
         .decode(pending.secret.as_bytes())
         .unwrap();
+    (secret, pending.secret)
+}
+
+/// The types of a page of security log entries, newest first.
+pub fn event_types(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| event["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Signs up, signs in and enables 2FA at `now`.
+pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled {
+    let SignedIn {
+        login,
+        account_id,
+        session,
+        session_token,
+    } = signed_in_account(app, tag, now).await;
+    let keys = app.keys().await.unwrap();
+    let (secret, secret_base32) = start_setup(app, &session, now).await;
     let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
     let recovery_codes =
         ward::two_factor::confirm_setup(&app.store, keys, &session, &code, &client(), now)
@@ -276,7 +295,7 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
         login,
         account_id,
         secret,
-        secret_base32: pending.secret,
+        secret_base32,
         recovery_codes,
         session,
         session_token,
@@ -383,12 +402,12 @@ pub async fn call_at(
     (status, headers, body)
 }
 
-/// Invokes a function through `cargo lambda watch`'s Lambda API, as `cargo lambda invoke` does.
-pub async fn invoke(function: &str, event: &serde_json::Value) -> serde_json::Value {
+/// Invokes a function through the Lambda API of the `cargo lambda watch` at `base`, as
+/// `cargo lambda invoke` does.
+pub async fn invoke_at(base: &str, function: &str, event: &serde_json::Value) -> serde_json::Value {
     let response = http()
         .post(format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            api_url()
+            "{base}/2015-03-31/functions/{function}/invocations"
         ))
         .json(event)
         .send()
@@ -403,11 +422,25 @@ pub fn emulator_url() -> String {
     required("AWS_ENDPOINT_URL")
 }
 
+/// What one of the emulator's switches (`calls`, `faults`) holds now.
+async fn switch(name: &str) -> serde_json::Value {
+    http()
+        .get(format!("{}/_ward/{name}", emulator_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// How real DynamoDB refuses a request under contention or overload (see infra/emulator.py).
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
     /// A transaction cancelled with reason `TransactionConflict` for the matching item.
     TransactionConflict,
+    /// A transaction cancelled with reason `ThrottlingError` for the matching item.
+    TransactionThrottled,
     /// A plain write colliding with a running transaction.
     TransactionConflictException,
     ProvisionedThroughputExceeded,
@@ -420,6 +453,7 @@ impl Fault {
     fn name(self) -> &'static str {
         match self {
             Fault::TransactionConflict => "TransactionConflict",
+            Fault::TransactionThrottled => "TransactionThrottled",
             Fault::TransactionConflictException => "TransactionConflictException",
             Fault::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
             Fault::Throttling => "ThrottlingException",
@@ -443,14 +477,7 @@ pub async fn inject(operation: &str, matching: &str, fault: Fault, times: u32) {
 
 /// Removes the fault rules of `matching`, returning how many times each had fired.
 pub async fn clear_faults(matching: &str) -> Vec<u64> {
-    let listed: serde_json::Value = http()
-        .get(format!("{}/_ward/faults", emulator_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = switch("faults").await;
     let fired = listed["faults"]
         .as_array()
         .unwrap()
@@ -467,24 +494,18 @@ pub async fn clear_faults(matching: &str) -> Vec<u64> {
     fired
 }
 
-/// Every (function, IAM action, resource) the emulator has served since it started; a function
-/// is named by the `app/<name>` of its SDK user agent.
-pub async fn recorded_calls() -> Vec<(String, String, String)> {
-    let listed: serde_json::Value = http()
-        .get(format!("{}/_ward/calls", emulator_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+/// How many times the emulator has served each (function, IAM action, resource) since it
+/// started; a function is named by the `app/<name>` of its SDK user agent.
+pub async fn recorded_calls() -> std::collections::BTreeMap<(String, String, String), u64> {
+    let listed = switch("calls").await;
     listed["calls"]
         .as_array()
         .unwrap()
         .iter()
         .map(|call| {
             let text = |name: &str| call[name].as_str().unwrap().to_string();
-            (text("function"), text("action"), text("resource"))
+            let key = (text("function"), text("action"), text("resource"));
+            (key, call["count"].as_u64().unwrap())
         })
         .collect()
 }

@@ -466,19 +466,8 @@ async fn simultaneous_verify_calls_with_one_code_over_http_give_one_session() {
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3);
 }
 
-/// Invokes a function through cargo lambda watch's Lambda API, as `cargo lambda invoke` does.
 async fn invoke(function: &str, event: &Value) -> Value {
-    let response = http()
-        .post(format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            api_url()
-        ))
-        .json(event)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.unwrap()
+    ward_tests::invoke_at(&api_url(), function, event).await
 }
 
 /// Sign in with 2FA once, create a token, script against whoami with it, revoke it; the

@@ -132,29 +132,46 @@ async fn a_second_factor_whose_transaction_keeps_conflicting_is_503_and_the_code
     assert!(verified.is_ok(), "{verified:?}");
 }
 
+/// Two requests with one code, each past the check against `last_step` before either commits:
+/// the loser's transaction is cancelled by its condition, and it answers `invalid_code` and counts
+/// as a failed attempt (its event is logged). A loser that merely came second is refused by the
+/// check before the transaction; the race is repeated until the commit-time loss has happened.
 #[tokio::test]
 async fn a_lost_race_on_a_code_is_invalid_code_and_counts_as_an_attempt() {
-    let app = app().await;
-    let account = enrolled_account(&app, "fault-race", Now::current()).await;
-    let now = account.enrolled_at.plus_secs(30);
-    let first = mfa_token(&app, &account.login, now).await;
-    let second = mfa_token(&app, &account.login, now).await;
-    let code = SecondFactor::Code(account.code_after(1));
-    let who = client();
-    let (a, b) = futures::join!(
-        verify(&app, &first, &code, &who, now),
-        verify(&app, &second, &code, &who, now)
-    );
-    let lost: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
-    assert_eq!(lost, [ApiError::InvalidCode]);
-    let events = event_types(&app, &account.account_id).await;
-    assert_eq!(
-        events
+    let (app, calls) = ward_tests::counted_app().await;
+    let mut lost_at_commit = 0;
+    for _ in 0..10 {
+        let account = enrolled_account(&app, "fault-race", Now::current()).await;
+        let now = account.enrolled_at.plus_secs(30);
+        let first = mfa_token(&app, &account.login, now).await;
+        let second = mfa_token(&app, &account.login, now).await;
+        let code = SecondFactor::Code(account.code_after(1));
+        let who = client();
+        calls.take();
+        let (a, b) = futures::join!(
+            verify(&app, &first, &code, &who, now),
+            verify(&app, &second, &code, &who, now)
+        );
+        let lost: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+        assert_eq!(lost, [ApiError::InvalidCode]);
+        let events = event_types(&app, &account.account_id).await;
+        let failures = events.iter().filter(|kind| *kind == "two_factor_failed");
+        assert_eq!(failures.count(), 1, "{events:?}");
+        // The winner's commit, the loser's refused attempt, and, when the loser lost at commit
+        // rather than at the check, its cancelled commit.
+        let transactions = calls
+            .take()
             .iter()
-            .filter(|kind| *kind == "two_factor_failed")
-            .count(),
-        1,
-        "{events:?}"
+            .filter(|call| *call == "TransactWriteItems")
+            .count();
+        if transactions == 3 {
+            lost_at_commit += 1;
+            break;
+        }
+    }
+    assert_eq!(
+        lost_at_commit, 1,
+        "the race was lost at commit at least once"
     );
 }
 
@@ -164,20 +181,7 @@ async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_cod
     let now = Now::current();
     let account = signed_in_account(&app, "fault-throttle", now).await;
     let keys = app.keys().await.unwrap();
-    let pending = two_factor::start_setup(
-        &app.store,
-        keys,
-        "Ward Tests",
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(pending.secret.as_bytes())
-        .unwrap();
+    let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
     let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
     let key = format!("ACCOUNT#{}", account.account_id);
     for fault in [Fault::ProvisionedThroughputExceeded, Fault::Throttling] {
@@ -201,6 +205,35 @@ async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_cod
             .await
             .unwrap();
     assert_eq!(codes.len(), 10);
+}
+
+#[tokio::test]
+async fn a_transaction_cancelled_for_throttling_is_503_with_nothing_written() {
+    let app = app().await;
+    let account = enrolled_account(&app, "fault-tx-throttle", Now::current()).await;
+    let now = account.enrolled_at.plus_secs(30);
+    let token = mfa_token(&app, &account.login, now).await;
+    let key = format!("ACCOUNT#{}", account.account_id);
+    let before = account_item(&app, &account.account_id).await;
+    inject(
+        "TransactWriteItems",
+        &key,
+        Fault::TransactionThrottled,
+        HOLDS,
+    )
+    .await;
+    let code = SecondFactor::Code(account.code_after(1));
+    let refused = verify(&app, &token, &code, &client(), now).await;
+    assert_eq!(
+        clear_faults(&key).await,
+        [1],
+        "a throttled cancellation is not sent again"
+    );
+    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    let after = account_item(&app, &account.account_id).await;
+    let step = |item: &Item| ward::store::get_n(item, "last_step");
+    assert_eq!(step(&after), step(&before), "the code was not used");
+    assert!(verify(&app, &token, &code, &client(), now).await.is_ok());
 }
 
 #[tokio::test]

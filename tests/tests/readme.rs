@@ -74,16 +74,23 @@ fn script_and_answers(blocks: &[String]) -> (String, Vec<String>) {
     (script.join("\n"), answers)
 }
 
-/// Whether `text` holds `pattern`, where each `...` of the pattern stands for any text.
+/// Whether `text` is `pattern`, where each `...` of the pattern stands for any text.
 fn shows(text: &str, pattern: &str) -> bool {
-    let mut rest = text;
-    for part in pattern.split("...") {
+    let parts: Vec<&str> = pattern.split("...").collect();
+    if parts.len() == 1 {
+        return text == pattern;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    for part in &parts[1..parts.len() - 1] {
         match rest.find(part) {
             Some(at) => rest = &rest[at + part.len()..],
             None => return false,
         }
     }
-    true
+    rest.ends_with(last)
 }
 
 #[test]

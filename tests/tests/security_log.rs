@@ -7,12 +7,7 @@ use ward::verify::{verify, SecondFactor};
 use ward::{handlers, two_factor, Now};
 use ward_tests::{app, client, counted_app, enrolled_account, mfa_token, parts, request, PASSWORD};
 
-fn types(events: &[serde_json::Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| e["type"].as_str().unwrap().to_string())
-        .collect()
-}
+use ward_tests::event_types as types;
 
 #[tokio::test]
 async fn every_change_and_failure_is_logged_newest_first() {
