@@ -78,6 +78,7 @@ ward_start_api() {
   local vars="AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL,AWS_REGION=$AWS_REGION,AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   vars="$vars,AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY,AWS_EC2_METADATA_DISABLED=true"
   vars="$vars,TABLE_NAME=$TABLE_NAME,KEY_SECRET_ID=$KEY_SECRET_ID,TOTP_ISSUER=$TOTP_ISSUER,RUST_LOG=$level"
+  vars="$vars,KEY_REFRESH_SECS=${KEY_REFRESH_SECS:-300}"
   setsid env -u RUST_LOG cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --env-vars "$vars" "$@" >"$log" 2>&1 &
   WARD_PIDS+=($!)
   if ! ward_wait_http "http://127.0.0.1:$port/v1/whoami" 120 "$!"; then

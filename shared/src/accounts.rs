@@ -5,22 +5,24 @@ use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
 use crate::store::{
-    event_item, get_n, get_s, key_item, keys, n, required_s, s, ConditionalUpdate, Item, Store,
+    get_n, get_s, key_item, keys, n, required_s, s, ConditionalUpdate, Item, Store, Transaction,
 };
-use crate::throttle::{self, Counter, Subject};
-use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
+use crate::throttle::{self, Counter, Precondition, Subject};
+use crate::token::{self, MFA_PREFIX};
 use crate::{password, Now};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// An `mfa_token` lives 5 minutes.
 pub const MFA_TOKEN_LIFETIME_SECS: i64 = 300;
 
-/// A login as stored and compared: trimmed, lower-cased, 3 to 254 characters, no control characters.
+/// A login as stored and compared: trimmed, lower-cased, 3 to 254 characters and at most 254
+/// bytes of UTF-8 (so every key URI that names it fits a QR code), no control characters.
 pub fn normalise_login(raw: &str) -> Result<String, ApiError> {
     let login = raw.trim().to_lowercase();
     let length = login.chars().count();
-    if !(3..=254).contains(&length) {
+    if !(3..=254).contains(&length) || login.len() > 254 {
         return Err(ApiError::InvalidRequest(
-            "The field `login` must be 3 to 254 characters.".into(),
+            "The field `login` must be 3 to 254 characters, and at most 254 bytes in UTF-8.".into(),
         ));
     }
     if login.chars().any(char::is_control) {
@@ -78,10 +80,8 @@ pub async fn sign_up(
     account.insert("created_at".into(), n(now.secs()));
     account.insert("pw_failures".into(), n(0));
     account.insert("mfa_failures".into(), n(0));
-    account.insert(
-        "tf_enabled".into(),
-        aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-    );
+    account.insert("token_count".into(), n(0));
+    account.insert("tf_enabled".into(), AttributeValue::Bool(false));
 
     let mut claim = key_item(keys::login(&login));
     claim.insert("account_id".into(), s(&account_id));
@@ -112,7 +112,8 @@ pub enum SignIn {
     },
 }
 
-/// The password step of SignIn. An unknown login costs one hash and is throttled like a known one.
+/// The password step of SignIn. An unknown login costs one hash and is throttled like a known
+/// one, with the same DynamoDB calls.
 pub async fn sign_in(
     store: &Store,
     login: &str,
@@ -132,38 +133,32 @@ pub async fn sign_in(
         Some(account_id) => Subject::Account(account_id),
         None => Subject::UnknownLogin(&login),
     };
-    // An unknown login's own throttle item comes back too: only an account's item is an account.
-    let account = throttle::admit(store, subject, Counter::Password, client, now)
+    // None: the account was deleted since its login was read.
+    let admission = throttle::admit(store, subject, Counter::Password, Precondition::None, now)
         .await?
-        .filter(|_| account_id.is_some());
-
-    let stored_hash = account
+        .ok();
+    // An unknown login's own throttle item comes back too: only an account's item is an account.
+    let account = admission
         .as_ref()
+        .filter(|_| account_id.is_some())
+        .map(|admission| &admission.item);
+    let stored_hash = account
         .and_then(|item| get_s(item, "password_hash"))
         .map(str::to_string);
     let stored_hash = stored_hash.as_deref();
     if !password::verify(stored_hash, password).await? {
-        match &account_id {
-            Some(account_id) => {
-                store
-                    .put(event_item(
-                        account_id,
-                        EventKind::SignInFailed,
-                        client,
-                        now,
-                    )?)
-                    .await?;
-                tracing::info!(account_id, "wrong password");
-            }
-            // A write of the same weight as the event above, so an unknown login's answer takes
-            // as many round trips as a wrong password's.
-            None => {
-                let touch = ConditionalUpdate::new(keys::login_throttle(&login))
-                    .set("last_failure_at = :now")
-                    .value(":now", n(now.secs()));
-                store.update(touch).await?.map_err(|_| ApiError::Internal)?;
-            }
+        if let Some(admission) = &admission {
+            throttle::record_failure(
+                store,
+                subject,
+                admission,
+                EventKind::SignInFailed,
+                client,
+                now,
+            )
+            .await?;
         }
+        tracing::info!(account_id, "wrong password or unknown login");
         return Err(ApiError::InvalidCredentials);
     }
     let (Some(account), Some(account_id)) = (account, account_id) else {
@@ -176,78 +171,97 @@ pub async fn sign_in(
             .set("password_hash = :rehash")
             .value(":rehash", s(password::hash(password).await?));
     }
-    let two_factor = crate::two_factor::is_enabled(&account);
-    let stored_login = required_s(&account, "login")?;
-
-    if two_factor {
-        let issued = token::issue(MFA_PREFIX)?;
-        let session = session_item(
-            &issued.digest,
+    let stored_login = required_s(account, "login")?;
+    if crate::two_factor::is_enabled(account) {
+        let generation = crate::two_factor::generation(account);
+        return second_factor_required(
+            store,
             &account_id,
             &stored_login,
-            "mfa_pending",
+            generation,
+            account_update,
             now,
-            MFA_TOKEN_LIFETIME_SECS,
-        );
-        store
-            .commit(
-                vec![
-                    store.table_put(session, Some("attribute_not_exists(pk)"))?,
-                    store.table_update(account_update)?,
-                ],
-                ApiError::Unauthorized,
-            )
-            .await?;
-        tracing::info!(account_id, "password accepted, second factor required");
-        return Ok(SignIn::TwoFactorRequired {
-            mfa_token: issued.token,
-            expires_in: MFA_TOKEN_LIFETIME_SECS,
-        });
+        )
+        .await;
     }
 
-    let issued = token::issue(SESSION_PREFIX)?;
-    let session = session_item(
-        &issued.digest,
-        &account_id,
-        &stored_login,
-        "full",
-        now,
-        SESSION_LIFETIME_SECS,
-    );
-    store
-        .commit(
-            vec![
-                store.table_put(session, Some("attribute_not_exists(pk)"))?,
-                store.table_update(account_update)?,
-                store.event_put(&account_id, EventKind::SignedIn, client, now)?,
-            ],
-            ApiError::Unauthorized,
-        )
-        .await?;
+    // Only while 2FA is off: a SignIn racing the request that enables it either commits first
+    // (and its session is one the enable ends) or finds 2FA on and asks for the second factor.
+    let opening = crate::sessions::open(store, &account_id, &stored_login, client, now)?;
+    let mut writes = vec![store.table_update(
+        account_update
+            .clone()
+            .set("session_seq = if_not_exists(session_seq, :seq_zero) + :seq_one")
+            .condition("tf_enabled = :tf_off")
+            .value(":seq_zero", n(0))
+            .value(":seq_one", n(1))
+            .value(":tf_off", AttributeValue::Bool(false)),
+    )?];
+    writes.extend(opening.writes);
+    writes.push(store.event_put(&account_id, EventKind::SignedIn, client, now)?);
+    match store.transact(writes).await? {
+        Transaction::Committed => {}
+        Transaction::ConditionFailed(failed) if failed.first() == Some(&true) => {
+            // 2FA was enabled after the account was read: the second factor it is.
+            let account = store
+                .get(keys::account(&account_id))
+                .await?
+                .ok_or(ApiError::InvalidCredentials)?;
+            if !crate::two_factor::is_enabled(&account) {
+                return Err(ApiError::ServiceUnavailable);
+            }
+            let generation = crate::two_factor::generation(&account);
+            return second_factor_required(
+                store,
+                &account_id,
+                &stored_login,
+                generation,
+                account_update,
+                now,
+            )
+            .await;
+        }
+        Transaction::ConditionFailed(_) => return Err(ApiError::Internal),
+    }
     tracing::info!(account_id, "signed in");
     Ok(SignIn::SignedIn {
-        session_token: issued.token,
+        session_token: opening.token,
         expires_in: SESSION_LIFETIME_SECS,
     })
 }
 
-/// A session item: full sessions and `mfa_token`s share the layout, told apart by `kind`.
-pub fn session_item(
-    digest: &str,
+/// The password was right and 2FA is on: an `mfa_token` of the account's current enrolment.
+async fn second_factor_required(
+    store: &Store,
     account_id: &str,
     login: &str,
-    kind: &str,
+    generation: i64,
+    account_update: ConditionalUpdate,
     now: Now,
-    lifetime: i64,
-) -> Item {
-    let mut item = key_item(keys::session(digest));
-    item.insert("account_id".into(), s(account_id));
-    item.insert("login".into(), s(login));
-    item.insert("kind".into(), s(kind));
-    item.insert("created_at".into(), n(now.secs()));
-    item.insert("expires_at".into(), n(now.secs() + lifetime));
-    item.insert("attempts".into(), n(0));
-    item
+) -> Result<SignIn, ApiError> {
+    let issued = token::issue(MFA_PREFIX)?;
+    let mut pending = key_item(keys::session(&issued.digest));
+    pending.insert("account_id".into(), s(account_id));
+    pending.insert("login".into(), s(login));
+    pending.insert("kind".into(), s("mfa_pending"));
+    pending.insert("generation".into(), n(generation));
+    pending.insert("created_at".into(), n(now.secs()));
+    pending.insert("expires_at".into(), n(now.secs() + MFA_TOKEN_LIFETIME_SECS));
+    pending.insert("attempts".into(), n(0));
+    store
+        .commit(
+            vec![
+                store.table_put(pending, Some("attribute_not_exists(pk)"))?,
+                store.table_update(account_update)?,
+            ],
+            ApiError::Unauthorized,
+        )
+        .await?;
+    tracing::info!(account_id, "password accepted, second factor required");
+    Ok(SignIn::TwoFactorRequired {
+        mfa_token: issued.token,
+        expires_in: MFA_TOKEN_LIFETIME_SECS,
+    })
 }
 
 /// Revokes the session presented. Any later use of it is 401.
@@ -263,6 +277,10 @@ pub async fn sign_out(
                 store.table_delete(
                     keys::session(&principal.session_digest),
                     Some("attribute_exists(pk)"),
+                )?,
+                store.table_delete(
+                    crate::sessions::listing_key(&principal.account_id, &principal.session_id),
+                    None,
                 )?,
                 store.event_put(&principal.account_id, EventKind::SignedOut, client, now)?,
             ],
@@ -311,6 +329,11 @@ mod tests {
         assert!(normalise_login("   abc   ").is_ok());
         assert!(normalise_login(&"a".repeat(254)).is_ok());
         assert!(normalise_login(&"a".repeat(255)).is_err());
+        assert!(normalise_login(&"é".repeat(127)).is_ok(), "254 bytes");
+        assert!(
+            normalise_login(&format!("a{}", "é".repeat(127))).is_err(),
+            "255 bytes"
+        );
         assert!(normalise_login("ali\nce").is_err());
     }
 

@@ -13,7 +13,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     secrets: aws_sdk_secretsmanager::Client,
-    keys: tokio::sync::OnceCell<Keys>,
+    /// The key ring and when it was read.
+    keys: tokio::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Keys>)>>,
 }
 
 impl App {
@@ -37,46 +38,64 @@ impl App {
             config,
             store,
             secrets,
-            keys: tokio::sync::OnceCell::new(),
+            keys: tokio::sync::Mutex::new(None),
         }
     }
 
-    /// The purpose keys, fetched from Secrets Manager on first use and kept for the life of the
-    /// instance. Only the functions that seal or look up secrets ever call this.
-    pub async fn keys(&self) -> Result<&Keys, ApiError> {
-        self.keys
-            .get_or_try_init(|| async {
-                let output = self
-                    .secrets
-                    .get_secret_value()
-                    .secret_id(&self.config.key_secret_id)
-                    .send()
-                    .await
-                    .map_err(|error| {
-                        let unreachable = matches!(
-                            error,
-                            aws_sdk_secretsmanager::error::SdkError::DispatchFailure(_)
-                                | aws_sdk_secretsmanager::error::SdkError::TimeoutError(_)
-                                | aws_sdk_secretsmanager::error::SdkError::ResponseError(_)
-                        );
-                        tracing::error!(unreachable, "the master key could not be fetched");
-                        if unreachable {
-                            ApiError::ServiceUnavailable
-                        } else {
-                            ApiError::Internal
-                        }
-                    })?;
-                let material = output
-                    .secret_string()
-                    .map(|text| text.as_bytes().to_vec())
-                    .or_else(|| output.secret_binary().map(|blob| blob.as_ref().to_vec()))
-                    .ok_or_else(|| {
-                        tracing::error!("the master key secret is empty");
-                        ApiError::Internal
-                    })?;
-                Keys::derive(&material)
-            })
+    /// The key ring, read from Secrets Manager on first use and again once it is older than
+    /// `key_refresh_secs` (so a key added to the ring reaches every instance within that time).
+    /// Only the functions that seal or look up secrets ever call this. When a refresh fails, the
+    /// ring already held is used.
+    pub async fn keys(&self) -> Result<std::sync::Arc<Keys>, ApiError> {
+        let mut held = self.keys.lock().await;
+        let refresh = Duration::from_secs(self.config.key_refresh_secs);
+        if let Some((read_at, keys)) = held.as_ref() {
+            if read_at.elapsed() < refresh {
+                return Ok(keys.clone());
+            }
+        }
+        match self.read_keys().await {
+            Ok(keys) => {
+                let keys = std::sync::Arc::new(keys);
+                *held = Some((std::time::Instant::now(), keys.clone()));
+                Ok(keys)
+            }
+            Err(error) => match held.as_ref() {
+                Some((_, keys)) => {
+                    tracing::warn!("the key ring could not be read again; using the one held");
+                    Ok(keys.clone())
+                }
+                None => Err(error),
+            },
+        }
+    }
+
+    async fn read_keys(&self) -> Result<Keys, ApiError> {
+        let output = self
+            .secrets
+            .get_secret_value()
+            .secret_id(&self.config.key_secret_id)
+            .send()
             .await
+            .map_err(|error| {
+                let unreachable = matches!(
+                    error,
+                    aws_sdk_secretsmanager::error::SdkError::DispatchFailure(_)
+                        | aws_sdk_secretsmanager::error::SdkError::TimeoutError(_)
+                        | aws_sdk_secretsmanager::error::SdkError::ResponseError(_)
+                );
+                tracing::error!(unreachable, "the key ring could not be fetched");
+                if unreachable {
+                    ApiError::ServiceUnavailable
+                } else {
+                    ApiError::Internal
+                }
+            })?;
+        let text = output.secret_string().ok_or_else(|| {
+            tracing::error!("the key secret holds no string");
+            ApiError::Internal
+        })?;
+        Keys::from_secret(text)
     }
 }
 

@@ -10,8 +10,8 @@ pub const SESSION_LIFETIME_SECS: i64 = 43_200;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    /// A signed-in session; `digest` is the key of its item.
-    Session { digest: String },
+    /// A signed-in session; `digest` is the key of its item, `session_id` its listed id.
+    Session { digest: String, session_id: String },
     /// A personal access token.
     Token { token_id: String },
 }
@@ -28,10 +28,11 @@ impl Principal {
     /// Routes that change security settings take a session, never a personal access token.
     pub fn require_session(self) -> Result<SessionPrincipal, ApiError> {
         match self.credential {
-            Credential::Session { digest } => Ok(SessionPrincipal {
+            Credential::Session { digest, session_id } => Ok(SessionPrincipal {
                 account_id: self.account_id,
                 login: self.login,
                 session_digest: digest,
+                session_id,
             }),
             Credential::Token { .. } => Err(ApiError::SessionRequired),
         }
@@ -43,6 +44,8 @@ pub struct SessionPrincipal {
     pub account_id: String,
     pub login: String,
     pub session_digest: String,
+    /// The id under which the session is listed (`GET /v1/sessions`).
+    pub session_id: String,
 }
 
 /// Resolves a bearer token with one read. Unknown, expired, revoked or malformed: 401. A personal
@@ -81,13 +84,16 @@ async fn resolve(
             .get_live(keys::session(&digest), now)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        if get_s(&item, "kind") != Some("full") {
+        // A session without a listed id predates the session listing: it could be neither
+        // listed nor ended, so it is refused (its owner signs in again).
+        let session_id = get_s(&item, "session_id").map(str::to_string);
+        let (Some("full"), Some(session_id)) = (get_s(&item, "kind"), session_id) else {
             return Err(ApiError::Unauthorized);
-        }
+        };
         return Ok(Principal {
             account_id: required_s(&item, "account_id")?,
             login: required_s(&item, "login")?,
-            credential: Credential::Session { digest },
+            credential: Credential::Session { digest, session_id },
         });
     }
     if bearer.starts_with(crate::tokens::PREFIX) {

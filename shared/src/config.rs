@@ -9,7 +9,13 @@ pub struct Config {
     pub key_secret_id: String,
     /// The issuer shown in authenticator apps, e.g. "Example Cloud".
     pub totp_issuer: String,
+    /// How long an instance keeps the key ring before it reads the secret again (`KEY_REFRESH_SECS`,
+    /// default 300): the wait between the two steps of a key rotation.
+    pub key_refresh_secs: u64,
 }
+
+/// The default of `KEY_REFRESH_SECS`.
+pub const KEY_REFRESH_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 #[error("missing required environment variable {0}: set it in template.yaml or the local env")]
@@ -30,6 +36,9 @@ impl Config {
             table_name: required("TABLE_NAME")?,
             key_secret_id: required("KEY_SECRET_ID")?,
             totp_issuer: required("TOTP_ISSUER")?,
+            key_refresh_secs: lookup("KEY_REFRESH_SECS")
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(KEY_REFRESH_SECS),
         })
     }
 }

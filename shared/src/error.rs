@@ -37,6 +37,8 @@ pub enum ApiError {
     TwoFactorNotEnabled,
     #[error("setup not started")]
     SetupNotStarted,
+    #[error("token limit reached")]
+    TokenLimitReached,
     #[error("payload too large")]
     PayloadTooLarge,
     /// Throttled; the client may try again after this many seconds.
@@ -63,7 +65,8 @@ impl ApiError {
             ApiError::LoginTaken
             | ApiError::TwoFactorAlreadyEnabled
             | ApiError::TwoFactorNotEnabled
-            | ApiError::SetupNotStarted => 409,
+            | ApiError::SetupNotStarted
+            | ApiError::TokenLimitReached => 409,
             ApiError::PayloadTooLarge => 413,
             ApiError::TooManyAttempts { .. } => 429,
             ApiError::Internal => 500,
@@ -87,6 +90,7 @@ impl ApiError {
             ApiError::TwoFactorAlreadyEnabled => "two_factor_already_enabled",
             ApiError::TwoFactorNotEnabled => "two_factor_not_enabled",
             ApiError::SetupNotStarted => "setup_not_started",
+            ApiError::TokenLimitReached => "token_limit_reached",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::ServiceUnavailable => "service_unavailable",
@@ -115,6 +119,9 @@ impl ApiError {
             ApiError::TwoFactorNotEnabled => "Two-factor authentication is not enabled.",
             ApiError::SetupNotStarted => {
                 "There is no two-factor setup in progress; start the setup again."
+            }
+            ApiError::TokenLimitReached => {
+                "The account holds 100 live personal access tokens; revoke one first."
             }
             ApiError::PayloadTooLarge => "The request body is larger than 16 KiB.",
             ApiError::TooManyAttempts { retry_after } => {
@@ -178,6 +185,7 @@ mod tests {
             ),
             (ApiError::TwoFactorNotEnabled, 409, "two_factor_not_enabled"),
             (ApiError::SetupNotStarted, 409, "setup_not_started"),
+            (ApiError::TokenLimitReached, 409, "token_limit_reached"),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
             (
                 ApiError::TooManyAttempts { retry_after: 30 },

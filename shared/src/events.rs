@@ -21,6 +21,7 @@ pub enum EventKind {
     TokenCreated,
     TokenRevoked,
     SignedOut,
+    SessionEnded,
     Throttled,
 }
 
@@ -39,6 +40,7 @@ impl EventKind {
             EventKind::TokenCreated => "token_created",
             EventKind::TokenRevoked => "token_revoked",
             EventKind::SignedOut => "signed_out",
+            EventKind::SessionEnded => "session_ended",
             EventKind::Throttled => "throttled",
         }
     }
@@ -54,11 +56,13 @@ pub fn to_json(item: &Item) -> serde_json::Value {
     })
 }
 
-/// One page of an account's security log, newest first, and the cursor of the next page.
+/// One page of an account's security log, newest first, and the cursor of the next page. Entries
+/// past their year are never listed, whether or not DynamoDB's TTL has deleted them yet.
 pub async fn page(
     store: &crate::store::Store,
     account_id: &str,
     cursor: Option<&str>,
+    now: crate::Now,
 ) -> Result<(Vec<serde_json::Value>, Option<String>), crate::ApiError> {
     let after = cursor.map(decode_cursor).transpose()?;
     let (pk, _) = crate::store::keys::account(account_id);
@@ -66,7 +70,11 @@ pub async fn page(
         .query_page(&pk, "EVENT#", after.as_deref(), PAGE_SIZE)
         .await?;
     Ok((
-        items.iter().map(to_json).collect(),
+        items
+            .iter()
+            .filter(|item| crate::store::is_live(item, now))
+            .map(to_json)
+            .collect(),
         last.map(|sort| encode_cursor(&sort)),
     ))
 }

@@ -6,7 +6,7 @@ use crate::auth::{self, Credential};
 use crate::error::ApiError;
 use crate::http::{bearer_token, parse_json, query_parameter, Client, Reply};
 use crate::verify::{self, SecondFactor};
-use crate::{events, tokens, two_factor, App, Now};
+use crate::{events, sessions, tokens, two_factor, App, Now};
 use lambda_http::http::Method;
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -193,7 +193,7 @@ pub async fn setup(app: &App, request: Request) -> Result<Response<Body>, Error>
         let keys = app.keys().await?;
         let pending = two_factor::start_setup(
             &app.store,
-            keys,
+            &keys,
             &app.config.totp_issuer,
             &principal,
             &password,
@@ -228,7 +228,7 @@ pub async fn setup_verify(app: &App, request: Request) -> Result<Response<Body>,
         let keys = app.keys().await?;
         let codes = two_factor::confirm_setup(
             &app.store,
-            keys,
+            &keys,
             &principal,
             &body.code,
             &Client::of(&request),
@@ -295,7 +295,7 @@ pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>
         let keys = app.keys().await?;
         let view = two_factor::view_codes(
             &app.store,
-            keys,
+            &keys,
             &principal,
             &password,
             &Client::of(&request),
@@ -323,7 +323,7 @@ pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response
         let keys = app.keys().await?;
         let codes = two_factor::regenerate_codes(
             &app.store,
-            keys,
+            &keys,
             &principal,
             &password,
             &Client::of(&request),
@@ -359,10 +359,11 @@ pub async fn disable(app: &App, request: Request) -> Result<Response<Body>, Erro
 pub async fn account_events(app: &App, request: Request) -> Result<Response<Body>, Error> {
     let outcome = async {
         expect_method(&request, Method::GET)?;
-        let principal = session_of(app, &request, Now::current()).await?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
         let cursor = query_parameter(&request, "cursor");
         let (events, next_cursor) =
-            events::page(&app.store, &principal.account_id, cursor.as_deref()).await?;
+            events::page(&app.store, &principal.account_id, cursor.as_deref(), now).await?;
         Ok(Reply::ok(
             json!({ "events": events, "next_cursor": next_cursor }),
         ))
@@ -428,12 +429,7 @@ pub async fn token_revoke(app: &App, request: Request) -> Result<Response<Body>,
         expect_method(&request, Method::DELETE)?;
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
-        let token_id = request
-            .path_parameters_ref()
-            .and_then(|parameters| parameters.first("token_id"))
-            .map(str::to_string)
-            .or_else(|| request.uri().path().rsplit('/').next().map(str::to_string))
-            .unwrap_or_default();
+        let token_id = path_parameter(&request, "token_id");
         tokens::revoke(
             &app.store,
             &principal,
@@ -446,4 +442,69 @@ pub async fn token_revoke(app: &App, request: Request) -> Result<Response<Body>,
     }
     .await;
     Ok(respond(&request, "token-revoke", outcome))
+}
+
+/// A path parameter (`{token_id}`, `{session_id}`), or the last path segment where the router
+/// passed none.
+fn path_parameter(request: &Request, name: &str) -> String {
+    request
+        .path_parameters_ref()
+        .and_then(|parameters| parameters.first(name))
+        .map(str::to_string)
+        .or_else(|| request.uri().path().rsplit('/').next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `GET /v1/sessions`
+pub async fn session_list(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::GET)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        Ok(Reply::ok(
+            json!({ "sessions": sessions::list(&app.store, &principal, now).await? }),
+        ))
+    }
+    .await;
+    Ok(respond(&request, "session-list", outcome))
+}
+
+/// `DELETE /v1/sessions/{session_id}`
+pub async fn session_end(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        expect_method(&request, Method::DELETE)?;
+        let now = Now::current();
+        let principal = session_of(app, &request, now).await?;
+        let session_id = path_parameter(&request, "session_id");
+        sessions::end(
+            &app.store,
+            &principal,
+            &session_id,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::no_content())
+    }
+    .await;
+    Ok(respond(&request, "session-end", outcome))
+}
+
+/// `POST /v1/sessions/end-others`
+pub async fn session_end_others(app: &App, request: Request) -> Result<Response<Body>, Error> {
+    let outcome = async {
+        let now = Now::current();
+        let (principal, password) = password_confirmed(app, &request, now).await?;
+        let ended = sessions::end_others(
+            &app.store,
+            &principal,
+            &password,
+            &Client::of(&request),
+            now,
+        )
+        .await?;
+        Ok(Reply::ok(json!({ "ended": ended })))
+    }
+    .await;
+    Ok(respond(&request, "session-end-others", outcome))
 }

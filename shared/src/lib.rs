@@ -18,6 +18,7 @@ pub mod handlers;
 pub mod http;
 pub mod password;
 pub mod recovery;
+pub mod sessions;
 pub mod store;
 pub mod telemetry;
 pub mod throttle;

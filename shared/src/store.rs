@@ -211,9 +211,6 @@ pub mod keys {
     pub fn session(digest: &str) -> (String, String) {
         (format!("SESSION#{digest}"), "SESSION".to_string())
     }
-    pub fn setup(account_id: &str) -> (String, String) {
-        (format!("ACCOUNT#{account_id}"), "SETUP".to_string())
-    }
     pub fn event(account_id: &str, sort: &str) -> (String, String) {
         (format!("ACCOUNT#{account_id}"), sort.to_string())
     }
@@ -386,6 +383,25 @@ impl Store {
                 continue;
             }
             return Err(classify("UpdateItem", &error));
+        }
+    }
+
+    /// Writes that must all happen: one unconditional put as a PutItem, more as one transaction.
+    pub async fn write_all(&self, writes: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        if let [single] = writes.as_slice() {
+            if let Some(put) = single
+                .put()
+                .filter(|put| put.condition_expression().is_none())
+            {
+                return self.put(put.item().clone()).await;
+            }
+        }
+        match self.transact(writes).await? {
+            Transaction::Committed => Ok(()),
+            Transaction::ConditionFailed(_) => {
+                tracing::error!("writes without a condition failed one");
+                Err(StoreError::Internal)
+            }
         }
     }
 

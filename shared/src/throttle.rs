@@ -6,15 +6,19 @@
 //! guesses cannot all be checked against a count that none of them has raised yet: of any number
 //! of simultaneous attempts, at most `threshold` are checked before the lock holds.
 
+use crate::events::EventKind;
+use crate::http::Client;
 use crate::store::{get_n, n, ConditionalUpdate, Item, Store, StoreError};
 use crate::Now;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 /// The longest wait, 15 minutes.
 pub const MAX_WAIT_SECS: i64 = 15 * 60;
 /// The first wait, after the threshold-th consecutive failure.
 pub const FIRST_WAIT_SECS: i64 = 30;
-/// How long an unknown login's count is kept after its last attempt (cleanup only).
-pub const UNKNOWN_LOGIN_RETENTION_SECS: i64 = 30 * 24 * 3600;
+/// How long a count of consecutive failures lasts after its last failure, for an account and for
+/// an unknown login alike: after that it starts again (an unknown login's item also expires then).
+pub const COUNT_LIFETIME_SECS: i64 = 30 * 24 * 3600;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counter {
@@ -43,12 +47,10 @@ impl Counter {
             Counter::SecondFactor => "mfa_locked_until",
         }
     }
-
-    /// The fixed suffix of the `throttled` entry of a lock on this counter.
-    fn event_suffix(self) -> &'static str {
+    fn last_failure(self) -> &'static str {
         match self {
-            Counter::Password => "00000001",
-            Counter::SecondFactor => "00000002",
+            Counter::Password => "pw_last_at",
+            Counter::SecondFactor => "mfa_last_at",
         }
     }
 
@@ -81,18 +83,71 @@ pub enum Subject<'a> {
     UnknownLogin(&'a str),
 }
 
+impl Subject<'_> {
+    fn key(self) -> (String, String) {
+        match self {
+            Subject::Account(account_id) => crate::store::keys::account(account_id),
+            Subject::UnknownLogin(login) => crate::store::keys::login_throttle(login),
+        }
+    }
+}
+
+/// An attempt that may be checked.
+#[derive(Debug)]
+pub struct Admission {
+    /// The subject's item as it is now (for an account: the account).
+    pub item: Item,
+    /// This attempt, if it fails, is the one that starts a lock: its failure writes the lock's
+    /// single `throttled` entry, right after its own.
+    pub starts_lock: bool,
+}
+
 #[derive(Debug)]
 enum Reservation {
-    /// The attempt may be checked; for an account, the item as it is now.
-    Granted(Item),
-    /// Locked: come back after this many seconds. `lock_started_at` identifies the lock (None when
-    /// the attempt lost to too many concurrent ones rather than to a lock).
+    Granted(Admission),
+    /// Locked: come back after this many seconds.
     Throttled {
         retry_after: u64,
-        lock_started_at: Option<i64>,
     },
-    /// The account does not exist (any more).
-    Missing,
+    /// The account does not exist (any more), or its `precondition` does not hold.
+    Refused(Option<Item>),
+}
+
+/// What the count of a subject looked like when a reservation lost its condition.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    failures: i64,
+    locked_until: i64,
+    /// When the last attempt was counted (0: never, or before stamps were kept).
+    last_at: i64,
+}
+
+/// A state the subject's item must be in for the attempt to be counted at all: when it is not,
+/// nothing is counted and the caller gets the item as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    None,
+    /// Two-factor authentication is off (confirming a setup: guesses against an enabled
+    /// account's setup must not count against its sign-ins).
+    TwoFactorOff,
+}
+
+impl Precondition {
+    fn apply(self, update: ConditionalUpdate) -> ConditionalUpdate {
+        match self {
+            Precondition::None => update,
+            Precondition::TwoFactorOff => update.condition("tf_enabled = :precondition_off").value(
+                ":precondition_off",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            ),
+        }
+    }
+    fn holds(self, item: &Item) -> bool {
+        match self {
+            Precondition::None => true,
+            Precondition::TwoFactorOff => !crate::two_factor::is_enabled(item),
+        }
+    }
 }
 
 /// Counts one attempt before it is checked, unless the subject is locked.
@@ -100,109 +155,165 @@ async fn reserve(
     store: &Store,
     subject: Subject<'_>,
     counter: Counter,
+    precondition: Precondition,
     now: Now,
 ) -> Result<Reservation, StoreError> {
     let threshold = counter.threshold();
-    let mut seen: Option<(i64, i64)> = None;
+    let stale_before = now.secs() - COUNT_LIFETIME_SECS;
+    let mut seen: Option<Seen> = None;
     // Each round either succeeds or learns the current count; contention ends within a few rounds.
     for _ in 0..6 {
-        let base = match subject {
-            Subject::Account(account_id) => {
-                ConditionalUpdate::new(crate::store::keys::account(account_id))
-                    .condition("attribute_exists(pk)")
-            }
-            Subject::UnknownLogin(login) => {
-                ConditionalUpdate::new(crate::store::keys::login_throttle(login))
-                    .set("expires_at = :retain")
-                    .value(":retain", n(now.secs() + UNKNOWN_LOGIN_RETENTION_SECS))
-            }
-        }
-        .name("#failures", counter.failures());
-        let below_threshold = seen.is_none_or(|(failures, _)| failures + 1 < threshold);
-        let update = if below_threshold {
+        let mut base = ConditionalUpdate::new(subject.key())
+            .name("#failures", counter.failures())
+            .name("#last", counter.last_failure())
+            .set("#last = :now_s")
+            .value(":now_s", n(now.secs()));
+        base = match subject {
+            Subject::Account(_) => base.condition("attribute_exists(pk)"),
+            // The same lifetime as an account's count (see COUNT_LIFETIME_SECS); TTL cleans up.
+            Subject::UnknownLogin(_) => base
+                .set("expires_at = :retain")
+                .value(":retain", n(now.secs() + COUNT_LIFETIME_SECS)),
+        };
+        base = precondition.apply(base);
+        let stale = seen.is_some_and(|seen| seen.last_at > 0 && seen.last_at <= stale_before);
+        let below_threshold = seen.is_none_or(|seen| seen.failures + 1 < threshold);
+        let mut starts_lock = false;
+        let update = if stale {
+            // The last failure is older than a count's lifetime: the count starts again.
+            let seen = seen.unwrap_or_default();
+            base.name("#locked", counter.locked_until())
+                .set("#failures = :one")
+                .remove("#locked")
+                .condition("#last = :seen_last")
+                .value(":one", n(1))
+                .value(":seen_last", n(seen.last_at))
+        } else if below_threshold {
             // Below the threshold after this attempt: a plain atomic increment.
             base.set("#failures = if_not_exists(#failures, :zero) + :one")
                 .condition("attribute_not_exists(#failures) OR #failures < :below")
+                .condition("attribute_not_exists(#last) OR #last > :stale")
                 .value(":zero", n(0))
                 .value(":one", n(1))
                 .value(":below", n(threshold - 1))
+                .value(":stale", n(stale_before))
         } else {
             // At or past the threshold: this attempt, if it fails, starts the next wait. The lock
             // is set now, with the count, so that concurrent attempts find it at once.
-            let (failures, locked_until) = seen.unwrap_or_default();
-            if locked_until > now.secs() {
-                let wait = wait_after(failures, threshold).unwrap_or(FIRST_WAIT_SECS);
+            let seen = seen.unwrap_or_default();
+            if seen.locked_until > now.secs() {
                 return Ok(Reservation::Throttled {
-                    retry_after: (locked_until - now.secs()) as u64,
-                    lock_started_at: Some(locked_until - wait),
+                    retry_after: (seen.locked_until - now.secs()) as u64,
                 });
             }
-            let wait = wait_after(failures + 1, threshold).unwrap_or(FIRST_WAIT_SECS);
+            starts_lock = true;
+            let wait = wait_after(seen.failures + 1, threshold).unwrap_or(FIRST_WAIT_SECS);
             base.name("#locked", counter.locked_until())
                 .set("#failures = :next")
                 .set("#locked = :lock")
                 .condition(
                     "#failures = :seen AND (attribute_not_exists(#locked) OR #locked <= :now)",
                 )
-                .value(":next", n(failures + 1))
-                .value(":seen", n(failures))
+                .value(":next", n(seen.failures + 1))
+                .value(":seen", n(seen.failures))
                 .value(":lock", n(now.secs() + wait))
                 .value(":now", n(now.secs()))
         };
         match store.update(update).await? {
-            Ok(item) => return Ok(Reservation::Granted(item)),
+            Ok(item) => return Ok(Reservation::Granted(Admission { item, starts_lock })),
             Err(None) => {
                 if matches!(subject, Subject::Account(_)) {
-                    return Ok(Reservation::Missing);
+                    return Ok(Reservation::Refused(None));
                 }
-                seen = Some((0, 0));
+                seen = Some(Seen::default());
             }
             Err(Some(old)) => {
-                seen = Some((
-                    get_n(&old, counter.failures()).unwrap_or(0),
-                    get_n(&old, counter.locked_until()).unwrap_or(0),
-                ));
+                if !precondition.holds(&old) {
+                    return Ok(Reservation::Refused(Some(old)));
+                }
+                seen = Some(Seen {
+                    failures: get_n(&old, counter.failures()).unwrap_or(0),
+                    locked_until: get_n(&old, counter.locked_until()).unwrap_or(0),
+                    last_at: get_n(&old, counter.last_failure()).unwrap_or(0),
+                });
             }
         }
     }
-    Ok(Reservation::Throttled {
-        retry_after: 1,
-        lock_started_at: None,
-    })
+    Ok(Reservation::Throttled { retry_after: 1 })
 }
 
-/// Reserves an attempt, or refuses it with 429 while the subject is locked; a refusal on an
-/// account goes into its security log. `None`: the account does not exist (any more).
+/// Reserves an attempt, or refuses it with 429 while the subject is locked. A refusal writes
+/// nothing: the lock's `throttled` entry was written by the failure that started it.
+/// `Err(item)`: the account does not exist (None), or `precondition` does not hold for it.
 pub async fn admit(
     store: &Store,
     subject: Subject<'_>,
     counter: Counter,
-    client: &crate::http::Client,
+    precondition: Precondition,
     now: Now,
-) -> Result<Option<Item>, crate::ApiError> {
-    match reserve(store, subject, counter, now).await? {
-        Reservation::Granted(item) => Ok(Some(item)),
-        Reservation::Missing => Ok(None),
-        Reservation::Throttled {
-            retry_after,
-            lock_started_at,
-        } => {
-            // One `throttled` entry per lock and counter, however many attempts it refuses: the
-            // entry's key is derived from the lock, and a second put of it does nothing.
-            if let (Subject::Account(account_id), Some(started)) = (subject, lock_started_at) {
-                let sort = crate::store::event_sort_key(started * 1000, counter.event_suffix());
-                let event = crate::store::event_item_with_key(
-                    account_id,
-                    &sort,
-                    crate::events::EventKind::Throttled,
-                    client,
-                    now,
-                );
-                store.put_if_absent(event).await?;
-            }
+) -> Result<Result<Admission, Option<Item>>, crate::ApiError> {
+    match reserve(store, subject, counter, precondition, now).await? {
+        Reservation::Granted(admission) => Ok(Ok(admission)),
+        Reservation::Refused(item) => Ok(Err(item)),
+        Reservation::Throttled { retry_after } => {
             Err(crate::ApiError::TooManyAttempts { retry_after })
         }
     }
+}
+
+/// The writes that record a failed attempt: its security log entry and, when it started a lock,
+/// the lock's `throttled` entry one millisecond after it, so the log lists them in the order they
+/// happened. An unknown login gets writes of the same number, kind and lifetime, on its own items,
+/// so that its failures and locks cost what a known login's cost.
+pub fn failure_writes(
+    store: &Store,
+    subject: Subject<'_>,
+    admission: &Admission,
+    kind: EventKind,
+    client: &Client,
+    now: Now,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut writes = Vec::new();
+    let mut entries = vec![(kind, now)];
+    if admission.starts_lock {
+        entries.push((
+            EventKind::Throttled,
+            Now {
+                millis: now.millis + 1,
+            },
+        ));
+    }
+    for (kind, at) in entries {
+        let item = match subject {
+            Subject::Account(account_id) => crate::store::event_item(account_id, kind, client, at)?,
+            Subject::UnknownLogin(login) => {
+                let (pk, _) = crate::store::keys::login_throttle(login);
+                let mut item = crate::store::key_item((pk, format!("LAST#{}", kind.as_str())));
+                item.insert("at".into(), n(at.secs()));
+                item.insert(
+                    "expires_at".into(),
+                    n(at.secs() + crate::events::RETENTION_SECS),
+                );
+                item
+            }
+        };
+        writes.push(store.table_put(item, None)?);
+    }
+    Ok(writes)
+}
+
+/// Records a failed attempt: one PutItem, or one transaction when it started a lock.
+pub async fn record_failure(
+    store: &Store,
+    subject: Subject<'_>,
+    admission: &Admission,
+    kind: EventKind,
+    client: &Client,
+    now: Now,
+) -> Result<(), crate::ApiError> {
+    let writes = failure_writes(store, subject, admission, kind, client, now)?;
+    store.write_all(writes).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::auth::SessionPrincipal;
 use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
-use crate::store::{get_n, get_s, key_item, keys, n, s, Store};
+use crate::store::{get_n, get_s, key_item, keys, n, s, Store, Transaction};
 use crate::throttle::Counter;
 use crate::two_factor::confirm_password;
 use crate::Now;
@@ -21,6 +21,8 @@ const RANDOM_CHARS: usize = 52;
 const CHECKSUM_CHARS: usize = 7;
 pub const DEFAULT_DAYS: i64 = 30;
 pub const MAX_DAYS: i64 = 366;
+/// Live tokens an account may hold, so that listing them is one Query page.
+pub const MAX_LIVE_TOKENS: i64 = 100;
 const DAY_SECS: i64 = 86_400;
 /// `last_used_at` is written at most this often per token.
 pub const LAST_USED_RESOLUTION_SECS: i64 = 60;
@@ -111,7 +113,7 @@ pub async fn create(
 ) -> Result<CreatedToken, ApiError> {
     let name = check_name(name)?;
     let days = check_days(days)?;
-    confirm_password(store, principal, password, client, now).await?;
+    let account = confirm_password(store, principal, password, client, now).await?;
     let account_id = principal.account_id.as_str();
     let token = new_token()?;
     let digest = crate::token::digest(&token);
@@ -131,34 +133,73 @@ pub async fn create(
     listing.insert("created_at".into(), n(created_at));
     listing.insert("expires_at".into(), n(expires_at));
 
-    // The token's digest and id are new random values: a collision is a fault, not a conflict.
-    store
-        .commit(
-            vec![
-                store.table_put(secret_item, Some("attribute_not_exists(pk)"))?,
-                store.table_put(listing, Some("attribute_not_exists(pk)"))?,
-                store.table_update(Counter::Password.reset(account_id))?,
+    // The account counts its tokens (`token_count`, kept with each create and revoke), so the
+    // limit holds under concurrent creates. Expiry does not count down, so at the limit (or when
+    // the count is unknown) the live tokens are counted afresh from the listing.
+    let mut seen = get_n(&account, "token_count");
+    // Each round loses only to another create or revoke of this account that committed.
+    for _ in 0..10 {
+        let count = match seen {
+            Some(count) if (0..MAX_LIVE_TOKENS).contains(&count) => count,
+            _ => live_listings(store, account_id, now).await?.len() as i64,
+        };
+        if count >= MAX_LIVE_TOKENS {
+            store
+                .update(Counter::Password.reset(account_id))
+                .await?
+                .map_err(|_| ApiError::Unauthorized)?;
+            return Err(ApiError::TokenLimitReached);
+        }
+        let counted = Counter::Password
+            .reset(account_id)
+            .set("token_count = :count")
+            .value(":count", n(count + 1));
+        let counted = match seen {
+            Some(seen) => counted
+                .condition("token_count = :seen")
+                .value(":seen", n(seen)),
+            None => counted.condition("attribute_not_exists(token_count)"),
+        };
+        // The token's digest and id are new random values: a collision is a fault, not a conflict.
+        let outcome = store
+            .transact(vec![
+                store.table_update(counted)?,
+                store.table_put(secret_item.clone(), Some("attribute_not_exists(pk)"))?,
+                store.table_put(listing.clone(), Some("attribute_not_exists(pk)"))?,
                 store.event_put(account_id, EventKind::TokenCreated, client, now)?,
-            ],
-            ApiError::Internal,
-        )
-        .await?;
-    tracing::info!(account_id, token_id = id, "personal access token created");
-    Ok(CreatedToken {
-        id,
-        name,
-        token,
-        created_at,
-        expires_at,
-    })
+            ])
+            .await?;
+        match outcome {
+            Transaction::Committed => {
+                tracing::info!(account_id, token_id = id, "personal access token created");
+                return Ok(CreatedToken {
+                    id,
+                    name,
+                    token,
+                    created_at,
+                    expires_at,
+                });
+            }
+            // Another create or revoke changed the count: read it again.
+            Transaction::ConditionFailed(failed) if failed.first() == Some(&true) => {
+                let account = store
+                    .get(keys::account(account_id))
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                seen = get_n(&account, "token_count");
+            }
+            Transaction::ConditionFailed(_) => return Err(ApiError::Internal),
+        }
+    }
+    Err(ApiError::ServiceUnavailable)
 }
 
-/// The account's live tokens, newest first; never a secret or digest.
-pub async fn list(
+/// The account's listing entries of live tokens.
+async fn live_listings(
     store: &Store,
     account_id: &str,
     now: Now,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+) -> Result<Vec<crate::store::Item>, ApiError> {
     let (pk, _) = keys::account(account_id);
     let mut listings = Vec::new();
     let mut after = None;
@@ -176,6 +217,15 @@ pub async fn list(
             None => break,
         }
     }
+    Ok(listings)
+}
+/// The account's live tokens, newest first; never a secret or digest.
+pub async fn list(
+    store: &Store,
+    account_id: &str,
+    now: Now,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let listings = live_listings(store, account_id, now).await?;
     let digests: Vec<String> = listings
         .iter()
         .filter_map(|item| get_s(item, "digest").map(str::to_string))
@@ -240,6 +290,12 @@ pub async fn revoke(
                     Some("attribute_exists(pk)"),
                 )?,
                 store.table_delete(token_key(digest), None)?,
+                store.table_update(
+                    crate::store::ConditionalUpdate::new(keys::account(account_id))
+                        .add_to("token_count :minus_one")
+                        .condition("attribute_exists(pk)")
+                        .value(":minus_one", n(-1)),
+                )?,
                 store.event_put(account_id, EventKind::TokenRevoked, client, now)?,
             ],
             ApiError::NotFound,

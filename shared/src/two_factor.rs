@@ -8,11 +8,8 @@ use crate::crypto::{Keys, Sealed};
 use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
-use crate::store::{
-    event_item, get_b, get_n, get_ss, key_item, keys, n, ConditionalUpdate, Item, Store,
-    Transaction,
-};
-use crate::throttle::{self, Counter, Subject};
+use crate::store::{get_b, get_n, get_ss, keys, n, ConditionalUpdate, Item, Store, Transaction};
+use crate::throttle::{self, Counter, Precondition, Subject};
 use crate::{password, recovery, totp, Now};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -38,29 +35,25 @@ pub async fn confirm_password(
 ) -> Result<Item, ApiError> {
     crate::accounts::check_presented_password(password)?;
     let account_id = principal.account_id.as_str();
-    let account = throttle::admit(
-        store,
-        Subject::Account(account_id),
-        Counter::Password,
-        client,
-        now,
-    )
-    .await?
-    .ok_or(ApiError::Unauthorized)?;
-    let stored = crate::store::get_s(&account, "password_hash");
+    let subject = Subject::Account(account_id);
+    let admission = throttle::admit(store, subject, Counter::Password, Precondition::None, now)
+        .await?
+        .map_err(|_| ApiError::Unauthorized)?;
+    let stored = crate::store::get_s(&admission.item, "password_hash");
     if !password::verify(stored, password).await? {
-        store
-            .put(event_item(
-                account_id,
-                EventKind::SignInFailed,
-                client,
-                now,
-            )?)
-            .await?;
+        throttle::record_failure(
+            store,
+            subject,
+            &admission,
+            EventKind::SignInFailed,
+            client,
+            now,
+        )
+        .await?;
         tracing::info!(account_id, "wrong password on a password-confirmed route");
         return Err(ApiError::InvalidPassword);
     }
-    Ok(account)
+    Ok(admission.item)
 }
 
 /// The password was right but the state forbids the operation: the count starts again, then the
@@ -88,7 +81,9 @@ pub struct PendingSetup {
     pub expires_in: i64,
 }
 
-/// Step 1: a fresh secret, kept sealed as the account's pending setup (replacing any earlier one).
+/// Step 1: a fresh secret, kept sealed on the account as its pending setup (replacing any
+/// earlier one). The QR code is built before anything is written, so a failure there leaves no
+/// pending secret behind.
 pub async fn start_setup(
     store: &Store,
     keys: &Keys,
@@ -106,30 +101,27 @@ pub async fn start_setup(
         );
     }
     let secret = totp::new_secret()?;
-    let mut pending = key_item(keys::setup(account_id));
-    pending.insert(
-        "tf_pending".into(),
-        blob(keys.seal(Sealed::TotpSecret, account_id, &secret)?),
-    );
-    pending.insert("expires_at".into(), n(now.secs() + SETUP_LIFETIME_SECS));
-    let account_update = Counter::Password
+    let otpauth_uri = totp::otpauth_uri(issuer, &principal.login, &secret);
+    let qr_png = totp::qr_png_data_uri(&otpauth_uri)?;
+    let pending = Counter::Password
         .reset(account_id)
+        .set("tf_pending = :pending")
+        .set("tf_pending_expires_at = :pending_expires")
         .condition("tf_enabled = :off")
+        .value(
+            ":pending",
+            blob(keys.seal(Sealed::TotpSecret, account_id, &secret)?),
+        )
+        .value(":pending_expires", n(now.secs() + SETUP_LIFETIME_SECS))
         .value(":off", AttributeValue::Bool(false));
     store
-        .commit(
-            vec![
-                store.table_put(pending, None)?,
-                store.table_update(account_update)?,
-            ],
-            ApiError::TwoFactorAlreadyEnabled,
-        )
-        .await?;
-    let otpauth_uri = totp::otpauth_uri(issuer, &principal.login, &secret);
+        .update(pending)
+        .await?
+        .map_err(|_| ApiError::TwoFactorAlreadyEnabled)?;
     tracing::info!(account_id, "two-factor setup started");
     Ok(PendingSetup {
         secret: totp::base32(&secret),
-        qr_png: totp::qr_png_data_uri(&otpauth_uri)?,
+        qr_png,
         otpauth_uri,
         expires_in: SETUP_LIFETIME_SECS,
     })
@@ -161,7 +153,15 @@ fn displayed(codes: &[String]) -> Vec<String> {
     codes.iter().map(|code| recovery::display(code)).collect()
 }
 
-/// Step 2: the first code from the app turns 2FA on, with a first set of recovery codes.
+/// Step 2: the first code from the app turns 2FA on, with a first set of recovery codes, and
+/// ends every other session of the account: a session opened with the password alone does not
+/// outlive the second factor's arrival.
+///
+/// A guess counts against the account's second-factor throttle (while 2FA is off nothing else
+/// uses that count). Other sessions end in the transaction that enables, which also requires that
+/// no session was opened since they were listed (`session_seq`): a SignIn that commits in between
+/// makes the enable list them again. With more sessions than one transaction holds, the surplus is
+/// ended first, then the rest with the enable, under the same condition.
 pub async fn confirm_setup(
     store: &Store,
     keys: &Keys,
@@ -171,63 +171,120 @@ pub async fn confirm_setup(
     now: Now,
 ) -> Result<Vec<String>, ApiError> {
     let account_id = principal.account_id.as_str();
-    let pending = store
-        .get_live(keys::setup(account_id), now)
-        .await?
-        .ok_or(ApiError::SetupNotStarted)?;
-    let sealed = get_b(&pending, "tf_pending")
+    let subject = Subject::Account(account_id);
+    let admission = match throttle::admit(
+        store,
+        subject,
+        Counter::SecondFactor,
+        Precondition::TwoFactorOff,
+        now,
+    )
+    .await?
+    {
+        Ok(admission) => admission,
+        Err(Some(_)) => return Err(ApiError::TwoFactorAlreadyEnabled),
+        Err(None) => return Err(ApiError::Unauthorized),
+    };
+    let account = &admission.item;
+    let pending_live = get_n(account, "tf_pending_expires_at").is_some_and(|at| at > now.secs());
+    let sealed = get_b(account, "tf_pending")
+        .filter(|_| pending_live)
         .ok_or(ApiError::SetupNotStarted)?
         .to_vec();
     let secret = keys.open(Sealed::TotpSecret, account_id, &sealed)?;
     let Some(step) = totp::accepted_step(&secret, code, now.secs(), None)? else {
+        throttle::record_failure(
+            store,
+            subject,
+            &admission,
+            EventKind::TwoFactorFailed,
+            client,
+            now,
+        )
+        .await?;
+        tracing::info!(account_id, "wrong code confirming a setup");
         return Err(ApiError::InvalidCode);
     };
     let set = new_code_set(keys, account_id)?;
-    // The confirming code counts as used: `last_step` starts at its step.
-    let enable = ConditionalUpdate::new(keys::account(account_id))
-        .set("tf_enabled = :on")
-        .set("tf_enabled_at = :now")
-        .set("tf_secret = :secret")
-        .set("last_step = :step")
-        .set("rc_hashes = :ids")
-        .set("rc_sealed = :codes")
-        .set("rc_generation = if_not_exists(rc_generation, :zero) + :one")
-        .set("mfa_failures = :zero")
-        .remove("rc_used")
-        .remove("mfa_locked_until")
-        .condition("attribute_exists(pk) AND tf_enabled = :off")
-        .value(":on", AttributeValue::Bool(true))
-        .value(":off", AttributeValue::Bool(false))
-        .value(":now", n(now.secs()))
-        .value(":secret", blob(sealed.clone()))
-        .value(":step", n(step))
-        .value(":ids", AttributeValue::Ss(set.ids.clone()))
-        .value(":codes", blob(set.sealed.clone()))
-        .value(":zero", n(0))
-        .value(":one", n(1));
-    let outcome = store
-        .transact(vec![
-            store.table_update(enable)?,
+    let mut seen_seq = get_n(account, "session_seq");
+    for _ in 0..4 {
+        let others: Vec<_> = crate::sessions::live(store, account_id, now)
+            .await?
+            .into_iter()
+            .filter(|session| session.session_id != principal.session_id)
+            .collect();
+        let mut batches = crate::sessions::end_all_writes(store, account_id, &others, client, now)?;
+        let with_enable = batches.pop().unwrap_or_default();
+        for writes in batches {
+            store.write_all(writes).await?;
+        }
+        // The confirming code counts as used: `last_step` starts at its step.
+        let mut enable = ConditionalUpdate::new(keys::account(account_id))
+            .set("tf_enabled = :on")
+            .set("tf_enabled_at = :now")
+            .set("tf_secret = :secret")
+            .set("last_step = :step")
+            .set("rc_hashes = :ids")
+            .set("rc_sealed = :codes")
+            .set("rc_generation = if_not_exists(rc_generation, :zero) + :one")
+            .set("tf_generation = if_not_exists(tf_generation, :zero) + :one")
+            .set("mfa_failures = :zero")
+            .remove("rc_used")
+            .remove("mfa_locked_until")
+            .remove("tf_pending")
+            .remove("tf_pending_expires_at")
             // The very pending secret that was checked, not one a concurrent step 1 put in its place.
-            store.table_delete_if(
-                keys::setup(account_id),
-                "tf_pending = :pending",
-                ":pending",
-                blob(sealed),
-            )?,
+            .condition("attribute_exists(pk) AND tf_enabled = :off AND tf_pending = :pending")
+            .value(":on", AttributeValue::Bool(true))
+            .value(":off", AttributeValue::Bool(false))
+            .value(":now", n(now.secs()))
+            .value(":secret", blob(sealed.clone()))
+            .value(":pending", blob(sealed.clone()))
+            .value(":step", n(step))
+            .value(":ids", AttributeValue::Ss(set.ids.clone()))
+            .value(":codes", blob(set.sealed.clone()))
+            .value(":zero", n(0))
+            .value(":one", n(1));
+        enable = match seen_seq {
+            Some(seq) => enable.condition("session_seq = :seq").value(":seq", n(seq)),
+            None => enable.condition("attribute_not_exists(session_seq)"),
+        };
+        let mut writes = vec![
+            store.table_update(enable)?,
             store.event_put(account_id, EventKind::TwoFactorEnabled, client, now)?,
-        ])
-        .await?;
-    match outcome {
-        Transaction::Committed => {
-            tracing::info!(account_id, "two-factor authentication enabled");
-            Ok(displayed(&set.codes))
+        ];
+        writes.extend(with_enable);
+        match store.transact(writes).await? {
+            Transaction::Committed => {
+                tracing::info!(
+                    account_id,
+                    ended = others.len(),
+                    "two-factor authentication enabled"
+                );
+                return Ok(displayed(&set.codes));
+            }
+            Transaction::ConditionFailed(failed) if failed.first() == Some(&true) => {
+                let account = store
+                    .get(keys::account(account_id))
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                if is_enabled(&account) {
+                    return Err(ApiError::TwoFactorAlreadyEnabled);
+                }
+                if get_b(&account, "tf_pending") != Some(sealed.as_slice()) {
+                    return Err(ApiError::SetupNotStarted);
+                }
+                // A session was opened since the listing: list again.
+                seen_seq = get_n(&account, "session_seq");
+            }
+            Transaction::ConditionFailed(_) => return Err(ApiError::Internal),
         }
-        Transaction::ConditionFailed(failed) if failed.first() == Some(&true) => {
-            Err(ApiError::TwoFactorAlreadyEnabled)
-        }
-        Transaction::ConditionFailed(_) => Err(ApiError::SetupNotStarted),
     }
+    tracing::error!(
+        account_id,
+        "sessions kept opening while 2FA was being enabled"
+    );
+    Err(ApiError::ServiceUnavailable)
 }
 
 /// Opens the sealed list of an enabled account: each code with whether it was used.
@@ -239,14 +296,77 @@ fn open_codes(
     let sealed = get_b(account, "rc_sealed").ok_or(ApiError::Internal)?;
     let plain = keys.open(Sealed::RecoveryCodes, account_id, sealed)?;
     let text = String::from_utf8(plain).map_err(|_| ApiError::Internal)?;
+    let set = get_ss(account, "rc_hashes");
+    let like = set.first().ok_or(ApiError::Internal)?;
     let used = get_ss(account, "rc_used");
-    Ok(text
-        .split(',')
+    text.split(',')
         .map(|code| {
-            let id = keys.recovery_code_id(account_id, code);
-            (recovery::display(code), used.contains(&id))
+            let id = keys.recovery_code_id_like(like, account_id, code)?;
+            Ok((recovery::display(code), used.contains(&id)))
         })
-        .collect())
+        .collect()
+}
+
+/// The update that keys an account's recovery codes with the current key version (the sealed
+/// list, the set of digests and the used ones), when they are of an older one.
+fn rekeyed_codes(
+    keys: &Keys,
+    account_id: &str,
+    account: &Item,
+    codes: &[(String, bool)],
+    update: ConditionalUpdate,
+) -> Result<ConditionalUpdate, ApiError> {
+    let current = get_b(account, "rc_sealed").is_some_and(|sealed| keys.is_current(sealed))
+        && get_ss(account, "rc_hashes")
+            .iter()
+            .all(|id| keys.id_is_current(id));
+    if current {
+        return Ok(update);
+    }
+    let plain: Vec<String> = codes
+        .iter()
+        .filter_map(|(code, _)| recovery::normalise(code))
+        .collect();
+    let ids: Vec<String> = plain
+        .iter()
+        .map(|code| keys.recovery_code_id(account_id, code))
+        .collect();
+    let used: Vec<String> = ids
+        .iter()
+        .zip(codes)
+        .filter(|(_, (_, used))| *used)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let sealed = keys.seal(
+        Sealed::RecoveryCodes,
+        account_id,
+        plain.join(",").as_bytes(),
+    )?;
+    // Only the set that was read: same generation, and no code used since (the used set only grows).
+    let update = match get_ss(account, "rc_used").len() {
+        0 => update.condition("attribute_not_exists(rc_used)"),
+        count => update
+            .condition("size(rc_used) = :seen_used")
+            .value(":seen_used", n(count)),
+    };
+    let mut update = update
+        .set("rc_hashes = :rekeyed_ids")
+        .set("rc_sealed = :rekeyed_codes")
+        .condition("rc_generation = :seen_generation")
+        .value(":rekeyed_ids", AttributeValue::Ss(ids))
+        .value(":rekeyed_codes", blob(sealed))
+        .value(
+            ":seen_generation",
+            n(get_n(account, "rc_generation").unwrap_or(0)),
+        );
+    update = if used.is_empty() {
+        update.remove("rc_used")
+    } else {
+        update
+            .set("rc_used = :rekeyed_used")
+            .value(":rekeyed_used", AttributeValue::Ss(used))
+    };
+    Ok(update)
 }
 
 pub struct CodeView {
@@ -270,15 +390,22 @@ pub async fn view_codes(
     }
     let codes = open_codes(keys, account_id, &account)?;
     let remaining = codes.iter().filter(|(_, used)| !used).count();
-    store
-        .commit(
-            vec![
-                store.table_update(Counter::Password.reset(account_id))?,
-                store.event_put(account_id, EventKind::RecoveryCodesViewed, client, now)?,
-            ],
-            ApiError::Unauthorized,
-        )
+    let reset = Counter::Password.reset(account_id);
+    let update = rekeyed_codes(keys, account_id, &account, &codes, reset.clone())?;
+    let event = store.event_put(account_id, EventKind::RecoveryCodesViewed, client, now)?;
+    let outcome = store
+        .transact(vec![store.table_update(update)?, event.clone()])
         .await?;
+    if outcome != Transaction::Committed {
+        // The set changed since it was read (a code used, or a new set): what was shown still
+        // stands for that moment; the codes are keyed again on a later write.
+        store
+            .commit(
+                vec![store.table_update(reset)?, event],
+                ApiError::Unauthorized,
+            )
+            .await?;
+    }
     Ok(CodeView { codes, remaining })
 }
 
@@ -338,6 +465,7 @@ pub async fn disable(
         .reset(account_id)
         .set("tf_enabled = :off")
         .set("mfa_failures = :zero")
+        .set("tf_generation = if_not_exists(tf_generation, :zero) + :one")
         .remove("tf_enabled_at")
         .remove("tf_secret")
         .remove("last_step")
@@ -345,15 +473,17 @@ pub async fn disable(
         .remove("rc_used")
         .remove("rc_sealed")
         .remove("mfa_locked_until")
+        .remove("tf_pending")
+        .remove("tf_pending_expires_at")
         .condition("tf_enabled = :on")
         .value(":on", AttributeValue::Bool(true))
         .value(":off", AttributeValue::Bool(false))
-        .value(":zero", n(0));
+        .value(":zero", n(0))
+        .value(":one", n(1));
     store
         .commit(
             vec![
                 store.table_update(off)?,
-                store.table_delete(keys::setup(account_id), None)?,
                 store.event_put(account_id, EventKind::TwoFactorDisabled, client, now)?,
             ],
             ApiError::TwoFactorNotEnabled,
@@ -368,6 +498,12 @@ pub fn remaining_codes(account: &Item) -> usize {
     get_ss(account, "rc_hashes")
         .len()
         .saturating_sub(get_ss(account, "rc_used").len())
+}
+
+/// The account's enrolment: it changes whenever 2FA is enabled or disabled, and an `mfa_token`
+/// is good only for the enrolment it was issued under.
+pub fn generation(account: &Item) -> i64 {
+    get_n(account, "tf_generation").unwrap_or(0)
 }
 
 /// The last accepted TOTP step of an account.

@@ -8,7 +8,6 @@
 //! - an `mfa_token` yields at most one session (it is deleted with the session's creation) and dies
 //!   after 5 wrong codes.
 
-use crate::accounts::session_item;
 use crate::auth::SESSION_LIFETIME_SECS;
 use crate::crypto::Sealed;
 use crate::error::ApiError;
@@ -17,9 +16,9 @@ use crate::http::Client;
 use crate::store::{
     get_b, get_n, get_s, keys, n, required_s, s, ConditionalUpdate, Store, Transaction,
 };
-use crate::throttle::{self, Counter, Subject};
-use crate::token::{self, MFA_PREFIX, SESSION_PREFIX};
-use crate::two_factor::{is_enabled, last_step, remaining_codes};
+use crate::throttle::{self, Counter, Precondition, Subject};
+use crate::token::{self, MFA_PREFIX};
+use crate::two_factor::{generation, is_enabled, last_step, remaining_codes};
 use crate::{recovery, totp, App, Now};
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -64,57 +63,87 @@ pub async fn verify(
     }
     let account_id = required_s(&pending, "account_id")?;
     let login = required_s(&pending, "login")?;
+    let token_generation = get_n(&pending, "generation").unwrap_or(0);
 
-    let account = throttle::admit(
+    let subject = Subject::Account(&account_id);
+    let admission = throttle::admit(
         store,
-        Subject::Account(&account_id),
+        subject,
         Counter::SecondFactor,
-        client,
+        Precondition::None,
         now,
     )
     .await?
-    .ok_or(ApiError::MfaTokenInvalid)?;
-    // 2FA turned off since the password step: this sign-in attempt is void.
-    if !is_enabled(&account) {
+    .map_err(|_| ApiError::MfaTokenInvalid)?;
+    let account = &admission.item;
+    // 2FA turned off, or enabled again, since the password step: this sign-in attempt is void.
+    if !is_enabled(account) || generation(account) != token_generation {
         return Err(ApiError::MfaTokenInvalid);
     }
     let keys = app.keys().await?;
 
     let accepted = match factor {
         SecondFactor::Code(code) => {
-            let sealed = get_b(&account, "tf_secret").ok_or(ApiError::Internal)?;
+            let sealed = get_b(account, "tf_secret").ok_or(ApiError::Internal)?;
             let secret = keys.open(Sealed::TotpSecret, &account_id, sealed)?;
-            totp::accepted_step(&secret, code, now.secs(), last_step(&account))?.map(Accepted::Step)
+            totp::accepted_step(&secret, code, now.secs(), last_step(account))?.map(Accepted::Step)
         }
-        SecondFactor::RecoveryCode(code) => recovery::normalise(code)
-            .map(|normalised| keys.recovery_code_id(&account_id, &normalised))
-            .filter(|id| crate::store::get_ss(&account, "rc_hashes").contains(id))
-            .filter(|id| !crate::store::get_ss(&account, "rc_used").contains(id))
-            .map(Accepted::RecoveryCode),
+        SecondFactor::RecoveryCode(code) => {
+            let set = crate::store::get_ss(account, "rc_hashes");
+            // The code's id under the key version the set was made with.
+            let id = match (recovery::normalise(code), set.first()) {
+                (Some(normalised), Some(like)) => {
+                    Some(keys.recovery_code_id_like(like, &account_id, &normalised)?)
+                }
+                _ => None,
+            };
+            id.filter(|id| set.contains(id))
+                .filter(|id| !crate::store::get_ss(account, "rc_used").contains(id))
+                .map(Accepted::RecoveryCode)
+        }
     };
     let Some(accepted) = accepted else {
-        return Err(refuse(store, &account_id, &mfa_digest, client, now).await);
+        return Err(refuse(store, &account_id, &admission, &mfa_digest, client, now).await);
     };
 
-    let issued = token::issue(SESSION_PREFIX)?;
-    let session = session_item(
-        &issued.digest,
-        &account_id,
-        &login,
-        "full",
-        now,
-        SESSION_LIFETIME_SECS,
-    );
+    let opening = crate::sessions::open(store, &account_id, &login, client, now)?;
     let mut account_update = Counter::SecondFactor
         .reset(&account_id)
+        .set("session_seq = if_not_exists(session_seq, :seq_zero) + :seq_one")
         .condition("tf_enabled = :on")
-        .value(":on", AttributeValue::Bool(true));
+        .value(":on", AttributeValue::Bool(true))
+        .value(":seq_zero", n(0))
+        .value(":seq_one", n(1));
+    // Still the enrolment the mfa_token was issued under (accounts enrolled before enrolments
+    // were counted have none).
+    account_update = if token_generation == 0 {
+        account_update.condition("attribute_not_exists(tf_generation)")
+    } else {
+        account_update
+            .condition("tf_generation = :generation")
+            .value(":generation", n(token_generation))
+    };
     let mut events = vec![EventKind::SignedIn];
     account_update = match &accepted {
-        Accepted::Step(step) => account_update
-            .set("last_step = :step")
-            .condition("attribute_not_exists(last_step) OR last_step < :step")
-            .value(":step", n(*step)),
+        Accepted::Step(step) => {
+            let update = account_update
+                .set("last_step = :step")
+                .condition("attribute_not_exists(last_step) OR last_step < :step")
+                .value(":step", n(*step));
+            // A secret sealed with an older key version is sealed again with the current one.
+            match get_b(account, "tf_secret").filter(|sealed| !keys.is_current(sealed)) {
+                Some(old) => {
+                    let secret = keys.open(Sealed::TotpSecret, &account_id, old)?;
+                    let resealed = keys.seal(Sealed::TotpSecret, &account_id, &secret)?;
+                    update
+                        .set("tf_secret = :resealed")
+                        .condition("tf_secret = :old_secret")
+                        .value(":resealed", blob(resealed))
+                        .value(":old_secret", blob(old.to_vec()))
+                }
+                None => update,
+            }
+        }
         Accepted::RecoveryCode(id) => {
             events.push(EventKind::RecoveryCodeUsed);
             account_update
@@ -132,8 +161,8 @@ pub async fn verify(
             ":max",
             n(MFA_TOKEN_MAX_ATTEMPTS),
         )?,
-        store.table_put(session, Some("attribute_not_exists(pk)"))?,
     ];
+    items.extend(opening.writes);
     for event in events {
         items.push(store.event_put(&account_id, event, client, now)?);
     }
@@ -141,21 +170,25 @@ pub async fn verify(
         Transaction::Committed => {
             tracing::info!(account_id, "signed in with a second factor");
             Ok(Verified {
-                session_token: issued.token,
+                session_token: opening.token,
                 expires_in: SESSION_LIFETIME_SECS,
                 recovery_codes_remaining: match accepted {
                     Accepted::Step(_) => None,
-                    Accepted::RecoveryCode(_) => Some(remaining_codes(&account).saturating_sub(1)),
+                    Accepted::RecoveryCode(_) => Some(remaining_codes(account).saturating_sub(1)),
                 },
             })
         }
         // Another request took this code (or step) first: it counts as a failed attempt.
         Transaction::ConditionFailed(failed) if failed.first() == Some(&true) => {
-            Err(refuse(store, &account_id, &mfa_digest, client, now).await)
+            Err(refuse(store, &account_id, &admission, &mfa_digest, client, now).await)
         }
         // The mfa_token was used (or exhausted) by a concurrent request.
         Transaction::ConditionFailed(_) => Err(ApiError::MfaTokenInvalid),
     }
+}
+
+fn blob(bytes: Vec<u8>) -> AttributeValue {
+    AttributeValue::B(aws_smithy_types::Blob::new(bytes))
 }
 
 enum Accepted {
@@ -163,11 +196,13 @@ enum Accepted {
     RecoveryCode(String),
 }
 
-/// A wrong or already-used code: one more wrong attempt on the `mfa_token`, and an event. The
-/// account's count was already raised when the attempt was reserved.
+/// A wrong or already-used code: one more wrong attempt on the `mfa_token`, and its event (with
+/// the lock's `throttled` entry when this failure started one). The account's count was already
+/// raised when the attempt was reserved.
 async fn refuse(
     store: &Store,
     account_id: &str,
+    admission: &throttle::Admission,
     mfa_digest: &str,
     client: &Client,
     now: Now,
@@ -177,10 +212,15 @@ async fn refuse(
         .condition("attribute_exists(pk)")
         .value(":one", n(1));
     let written = async {
-        let items = vec![
-            store.table_update(attempt)?,
-            store.event_put(account_id, EventKind::TwoFactorFailed, client, now)?,
-        ];
+        let mut items = vec![store.table_update(attempt)?];
+        items.extend(throttle::failure_writes(
+            store,
+            Subject::Account(account_id),
+            admission,
+            EventKind::TwoFactorFailed,
+            client,
+            now,
+        )?);
         store.transact(items).await
     }
     .await;

@@ -171,6 +171,9 @@ pub async fn every_path(base: &str) -> Journey {
         .decode(setup["secret"].as_str().unwrap().as_bytes())
         .unwrap();
     let enrolled_at = step();
+    // A session opened with the password alone, which the enable ends.
+    let (_, before_enable) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    let before_enable = before_enable["session_token"].as_str().unwrap().to_string();
     let wrong_code = json!({ "code": "000000" });
     let verify_wrong = run
         .post("/v1/two-factor/setup/verify", wrong_code, bearer)
@@ -191,6 +194,11 @@ pub async fn every_path(base: &str) -> Journey {
         .iter()
         .map(|code| code.as_str().unwrap().to_string())
         .collect();
+    assert_eq!(
+        run.get("/v1/whoami", &before_enable).await.0,
+        401,
+        "ended by the enable"
+    );
     assert_eq!(
         run.post("/v1/two-factor/setup", password.clone(), bearer)
             .await
@@ -312,6 +320,35 @@ pub async fn every_path(base: &str) -> Journey {
         .0,
         409
     );
+
+    // Sessions: list, end another, end every other after a wrong password and the right one.
+    let (_, second) = run.post("/v1/sign-in", credentials.clone(), None).await;
+    let second = second["session_token"].as_str().unwrap().to_string();
+    run.post("/v1/sign-in", credentials.clone(), None).await;
+    let (status, listed) = run.get("/v1/sessions", &session).await;
+    assert_eq!(status, 200, "{listed}");
+    let other = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|listed| listed["current"] == false)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for expected in [204, 404] {
+        let path = format!("/v1/sessions/{other}");
+        let (status, _, _) = run.call(Method::DELETE, &path, None, bearer).await;
+        assert_eq!(status, expected);
+    }
+    let end_others = "/v1/sessions/end-others";
+    assert_eq!(
+        run.post(end_others, wrong_password.clone(), bearer).await.0,
+        403
+    );
+    let (status, ended) = run.post(end_others, password.clone(), bearer).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(run.get("/v1/whoami", &second).await.0, 401);
 
     throttled_paths(run).await;
 

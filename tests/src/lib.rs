@@ -253,7 +253,7 @@ pub async fn start_setup(
     let keys = app.keys().await.unwrap();
     let pending = ward::two_factor::start_setup(
         &app.store,
-        keys,
+        &keys,
         "Ward Tests",
         session,
         PASSWORD,
@@ -288,7 +288,7 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
     let (secret, secret_base32) = start_setup(app, &session, now).await;
     let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
     let recovery_codes =
-        ward::two_factor::confirm_setup(&app.store, keys, &session, &code, &client(), now)
+        ward::two_factor::confirm_setup(&app.store, &keys, &session, &code, &client(), now)
             .await
             .unwrap();
     Enrolled {

@@ -291,8 +291,8 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
     .unwrap_err();
     assert_eq!(
         calls.take(),
-        ["GetItem", "UpdateItem", "UpdateItem"],
-        "sign-in, unknown login"
+        ["GetItem", "UpdateItem", "PutItem"],
+        "sign-in, unknown login: the same calls as a wrong password"
     );
 
     let principal = auth::authenticate(&app.store, &token, now).await.unwrap();

@@ -30,7 +30,7 @@ async fn account_item(app: &ward::App, account_id: &str) -> Item {
 }
 
 async fn event_types(app: &ward::App, account_id: &str) -> Vec<String> {
-    let (events, _) = ward::events::page(&app.store, account_id, None)
+    let (events, _) = ward::events::page(&app.store, account_id, None, Now::current())
         .await
         .unwrap();
     events
@@ -187,7 +187,7 @@ async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_cod
     for fault in [Fault::ProvisionedThroughputExceeded, Fault::Throttling] {
         inject("TransactWriteItems", &key, fault, HOLDS).await;
         let refused =
-            two_factor::confirm_setup(&app.store, keys, &account.session, &code, &client(), now)
+            two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now)
                 .await;
         assert!(clear_faults(&key).await[0] >= 1);
         assert_eq!(
@@ -201,7 +201,7 @@ async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_cod
         assert_eq!(status["two_factor"]["enabled"], false, "{fault:?}");
     }
     let codes =
-        two_factor::confirm_setup(&app.store, keys, &account.session, &code, &client(), now)
+        two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now)
             .await
             .unwrap();
     assert_eq!(codes.len(), 10);

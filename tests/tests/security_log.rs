@@ -39,7 +39,7 @@ async fn every_change_and_failure_is_logged_newest_first() {
     .await
     .unwrap();
 
-    let (page, next) = events::page(&app.store, &account.account_id, None)
+    let (page, next) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
         .unwrap();
     assert_eq!(next, None);
@@ -77,14 +77,19 @@ async fn the_log_pages_by_50_with_a_cursor() {
             .unwrap();
         app.store.put(item).await.unwrap();
     }
-    let (first, cursor) = events::page(&app.store, &account.account_id, None)
+    let (first, cursor) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
         .unwrap();
     assert_eq!(first.len(), 50);
     let cursor = cursor.expect("a second page");
-    let (second, end) = events::page(&app.store, &account.account_id, Some(&cursor))
-        .await
-        .unwrap();
+    let (second, end) = events::page(
+        &app.store,
+        &account.account_id,
+        Some(&cursor),
+        Now::current(),
+    )
+    .await
+    .unwrap();
     assert!(
         second.len() >= 13,
         "the rest of the 60 plus the enrolment's own events"
@@ -95,11 +100,16 @@ async fn the_log_pages_by_50_with_a_cursor() {
     );
     assert!(
         end.is_none()
-            || events::page(&app.store, &account.account_id, end.as_deref())
-                .await
-                .unwrap()
-                .0
-                .is_empty()
+            || events::page(
+                &app.store,
+                &account.account_id,
+                end.as_deref(),
+                Now::current()
+            )
+            .await
+            .unwrap()
+            .0
+            .is_empty()
     );
 
     let session = &account.session_token;
@@ -193,18 +203,32 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
         "verify-code, wrong code"
     );
 
-    two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
-        .await
-        .unwrap();
+    two_factor::view_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         calls.take(),
         ["UpdateItem", "TransactWriteItems"],
         "recovery-view (after the session read)"
     );
 
-    two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
-        .await
-        .unwrap();
+    two_factor::regenerate_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         calls.take(),
         ["UpdateItem", "TransactWriteItems"],
@@ -222,7 +246,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
 
     let pending = two_factor::start_setup(
         &app.store,
-        keys,
+        &keys,
         "Ward",
         &account.session,
         PASSWORD,
@@ -233,8 +257,8 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
     .unwrap();
     assert_eq!(
         calls.take(),
-        ["UpdateItem", "TransactWriteItems"],
-        "setup (after the session read)"
+        ["UpdateItem", "UpdateItem"],
+        "setup (after the session read): the attempt, then the pending secret with the reset"
     );
 
     let secret = data_encoding::BASE32_NOPAD
@@ -243,7 +267,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
     let code = ward::totp::code_at_step(&secret, now.secs() / 30 + 1).unwrap();
     two_factor::confirm_setup(
         &app.store,
-        keys,
+        &keys,
         &account.session,
         &code,
         &client(),
@@ -253,11 +277,11 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
     .unwrap();
     assert_eq!(
         calls.take(),
-        ["GetItem", "TransactWriteItems"],
-        "setup-verify (after the session read)"
+        ["UpdateItem", "Query", "TransactWriteItems"],
+        "setup-verify (after the session read): the attempt, the other sessions, the enable"
     );
 
-    events::page(&app.store, &account.account_id, None)
+    events::page(&app.store, &account.account_id, None, Now::current())
         .await
         .unwrap();
     assert_eq!(
@@ -291,7 +315,7 @@ async fn a_lock_is_logged_once_however_many_attempts_it_refuses() {
     }
     let count =
         |page: &[serde_json::Value]| types(page).iter().filter(|t| *t == "throttled").count();
-    let (page, _) = events::page(&app.store, &account.account_id, None)
+    let (page, _) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
         .unwrap();
     assert_eq!(count(&page), 1, "one entry for the first lock");
@@ -307,7 +331,7 @@ async fn a_lock_is_logged_once_however_many_attempts_it_refuses() {
             Err(ward::ApiError::TooManyAttempts { .. })
         ));
     }
-    let (page, _) = events::page(&app.store, &account.account_id, None)
+    let (page, _) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
         .unwrap();
     assert_eq!(count(&page), 2);

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! An unknown login answers no faster than a wrong password. Alone in its test binary: other tests
-//! racing dozens of requests at the same emulator would skew what it measures.
+//! An unknown login answers no faster than a wrong password, and a locked unknown login no faster
+//! than a locked known one. Alone in its test binary (one test, measuring one thing after the
+//! other): other tests racing dozens of requests at the same emulator would skew what it measures.
 
 use std::time::{Duration, Instant};
 use ward::accounts::{self, SignIn};
@@ -53,12 +54,54 @@ async fn unknown_login_and_wrong_password_take_the_same_time() {
             session_of(&app, &known, Now::current()).await; // resets the count
         }
     }
-    let median = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2].as_secs_f64()
-    };
     let (known_median, unknown_median) = (median(&mut known_times), median(&mut unknown_times));
     let ratio = known_median.max(unknown_median) / known_median.min(unknown_median);
     println!("median wrong password {known_median:.4}s, unknown login {unknown_median:.4}s, ratio {ratio:.2}");
     assert!(ratio < 1.5, "medians differ by {ratio:.2}x");
+
+    // A 429: both locked, then refused 15 times each, alternately.
+    let locked_unknown = unique_login("nobody-locked");
+    for login in [&known, &locked_unknown] {
+        for _ in 0..10 {
+            let _ = accounts::sign_in(
+                &app.store,
+                login,
+                "wrong password!",
+                &client(),
+                Now::current(),
+            )
+            .await;
+        }
+    }
+    let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        for (login, times) in [
+            (&known, &mut known_times),
+            (&locked_unknown, &mut unknown_times),
+        ] {
+            let started = Instant::now();
+            let refused = accounts::sign_in(
+                &app.store,
+                login,
+                "wrong password!",
+                &client(),
+                Now::current(),
+            )
+            .await;
+            times.push(started.elapsed());
+            assert!(
+                matches!(refused, Err(ward::ApiError::TooManyAttempts { .. })),
+                "{refused:?}"
+            );
+        }
+    }
+    let (known_median, unknown_median) = (median(&mut known_times), median(&mut unknown_times));
+    let ratio = known_median.max(unknown_median) / known_median.min(unknown_median);
+    println!("median 429 of a known login {known_median:.4}s, of an unknown one {unknown_median:.4}s, ratio {ratio:.2}");
+    assert!(ratio < 1.5, "refusal medians differ by {ratio:.2}x");
+}
+
+fn median(times: &mut [Duration]) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64()
 }

@@ -23,13 +23,13 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
 
     // Never started: nothing to confirm.
     let never =
-        two_factor::confirm_setup(&app.store, keys, &session, "123456", &client(), now).await;
+        two_factor::confirm_setup(&app.store, &keys, &session, "123456", &client(), now).await;
     assert_eq!(never.unwrap_err(), ApiError::SetupNotStarted);
 
     // Wrong password: refused before anything is made.
     let wrong = two_factor::start_setup(
         &app.store,
-        keys,
+        &keys,
         "Ward",
         &session,
         "not my password",
@@ -40,14 +40,28 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     assert_eq!(wrong.err().unwrap(), ApiError::InvalidPassword);
 
     // Step 1 twice: the second secret replaces the first.
-    let first =
-        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
-            .await
-            .unwrap();
-    let second =
-        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
-            .await
-            .unwrap();
+    let first = two_factor::start_setup(
+        &app.store,
+        &keys,
+        "Ward",
+        &session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
+    let second = two_factor::start_setup(
+        &app.store,
+        &keys,
+        "Ward",
+        &session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
     assert_ne!(first.secret, second.secret);
     assert_eq!(second.expires_in, 600);
     assert!(second
@@ -61,16 +75,16 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     };
     let old_code = ward::totp::code_at_step(&secret_of(&first.secret), step).unwrap();
     let refused =
-        two_factor::confirm_setup(&app.store, keys, &session, &old_code, &client(), now).await;
+        two_factor::confirm_setup(&app.store, &keys, &session, &old_code, &client(), now).await;
     assert_eq!(refused.unwrap_err(), ApiError::InvalidCode);
 
     // A wrong code leaves the pending secret in place.
     let typo =
-        two_factor::confirm_setup(&app.store, keys, &session, "000000", &client(), now).await;
+        two_factor::confirm_setup(&app.store, &keys, &session, "000000", &client(), now).await;
     assert_eq!(typo.unwrap_err(), ApiError::InvalidCode);
     let secret = secret_of(&second.secret);
     let confirming = ward::totp::code_at_step(&secret, step).unwrap();
-    let codes = two_factor::confirm_setup(&app.store, keys, &session, &confirming, &client(), now)
+    let codes = two_factor::confirm_setup(&app.store, &keys, &session, &confirming, &client(), now)
         .await
         .unwrap();
     assert_eq!(codes.len(), 10);
@@ -82,8 +96,16 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     assert_eq!(status["two_factor"]["recovery_codes_remaining"], 10);
     assert!(status["two_factor"]["enabled_at"].as_str().is_some());
 
-    let again =
-        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now).await;
+    let again = two_factor::start_setup(
+        &app.store,
+        &keys,
+        "Ward",
+        &session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await;
     assert_eq!(again.err().unwrap(), ApiError::TwoFactorAlreadyEnabled);
 
     // SignIn now asks for the second factor; the confirming code cannot be used again.
@@ -108,17 +130,24 @@ async fn a_pending_setup_expires_after_ten_minutes() {
     let now = Now::current();
     let ward_tests::SignedIn { session, .. } = signed_in_account(&app, "pending", now).await;
     let keys = app.keys().await.unwrap();
-    let pending =
-        two_factor::start_setup(&app.store, keys, "Ward", &session, PASSWORD, &client(), now)
-            .await
-            .unwrap();
+    let pending = two_factor::start_setup(
+        &app.store,
+        &keys,
+        "Ward",
+        &session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
     let secret = data_encoding::BASE32_NOPAD
         .decode(pending.secret.as_bytes())
         .unwrap();
     let later = now.plus_secs(600);
     let code = ward::totp::code_at_step(&secret, later.secs() / 30).unwrap();
     let expired =
-        two_factor::confirm_setup(&app.store, keys, &session, &code, &client(), later).await;
+        two_factor::confirm_setup(&app.store, &keys, &session, &code, &client(), later).await;
     assert_eq!(expired.unwrap_err(), ApiError::SetupNotStarted);
 }
 
@@ -189,9 +218,16 @@ async fn recovery_codes_work_once_and_show_as_used() {
     let malformed = verify(&app, &token, &recovery("not-a-code"), &client(), now).await;
     assert_eq!(malformed.unwrap_err(), ApiError::InvalidCode);
 
-    let view = two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
-        .await
-        .unwrap();
+    let view = two_factor::view_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(view.remaining, 9);
     let shown: Vec<_> = view.codes.iter().map(|(code, _)| code.clone()).collect();
     assert_eq!(shown, account.recovery_codes);
@@ -205,7 +241,7 @@ async fn recovery_codes_work_once_and_show_as_used() {
 
     let wrong = two_factor::view_codes(
         &app.store,
-        keys,
+        &keys,
         &account.session,
         "wrong password",
         &client(),
@@ -221,10 +257,16 @@ async fn regenerating_makes_every_old_code_useless() {
     let account = enrolled_account(&app, "regen", Now::current()).await;
     let now = account.enrolled_at;
     let keys = app.keys().await.unwrap();
-    let fresh =
-        two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
-            .await
-            .unwrap();
+    let fresh = two_factor::regenerate_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(fresh.len(), 10);
     assert!(fresh
         .iter()
@@ -269,12 +311,25 @@ async fn disabling_removes_the_second_factor() {
 
     let again = two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now).await;
     assert_eq!(again.unwrap_err(), ApiError::TwoFactorNotEnabled);
-    let view =
-        two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &client(), now).await;
+    let view = two_factor::view_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await;
     assert_eq!(view.err().unwrap(), ApiError::TwoFactorNotEnabled);
-    let regenerate =
-        two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &client(), now)
-            .await;
+    let regenerate = two_factor::regenerate_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &client(),
+        now,
+    )
+    .await;
     assert_eq!(regenerate.err().unwrap(), ApiError::TwoFactorNotEnabled);
 
     // The session that disabled it is still valid; SignIn needs only the password.
@@ -537,7 +592,7 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         .zip(&account.recovery_codes)
         .map(|(token, old)| async { verify(&app, token, &recovery(old), &who, now).await.is_ok() });
     let regenerate =
-        two_factor::regenerate_codes(&app.store, keys, &account.session, PASSWORD, &who, now);
+        two_factor::regenerate_codes(&app.store, &keys, &account.session, PASSWORD, &who, now);
     let (raced, fresh) = tokio::join!(futures::future::join_all(racing), regenerate);
     let fresh = fresh.unwrap();
     println!(
@@ -554,7 +609,7 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         assert_eq!(refused, ApiError::InvalidCode);
     }
     // And what a reader sees is one generation: the new ten, none used.
-    let view = two_factor::view_codes(&app.store, keys, &account.session, PASSWORD, &who, now)
+    let view = two_factor::view_codes(&app.store, &keys, &account.session, PASSWORD, &who, now)
         .await
         .unwrap();
     assert_eq!(view.remaining, 10);
@@ -574,7 +629,7 @@ async fn no_secret_or_recovery_code_is_stored_in_clear() {
     let keys = app.keys().await.unwrap();
     two_factor::view_codes(
         &app.store,
-        keys,
+        &keys,
         &account.session,
         PASSWORD,
         &client(),
@@ -612,7 +667,7 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
     for _ in 0..5 {
         let view = two_factor::view_codes(
             &app.store,
-            keys,
+            &keys,
             &account.session,
             "wrong password",
             &client(),
@@ -646,7 +701,7 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
     );
     let view = two_factor::view_codes(
         &app.store,
-        keys,
+        &keys,
         &account.session,
         PASSWORD,
         &client(),

@@ -1,0 +1,12 @@
+//! POST /v1/sessions/end-others: after the password, ends every other session of the account
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
+    run(service_fn(|request| {
+        ward::handlers::session_end_others(&app, request)
+    }))
+    .await
+}

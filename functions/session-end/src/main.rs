@@ -1,0 +1,12 @@
+//! DELETE /v1/sessions/{session_id}: ends one of the account's sessions at once
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
+    run(service_fn(|request| {
+        ward::handlers::session_end(&app, request)
+    }))
+    .await
+}

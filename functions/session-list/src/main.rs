@@ -1,0 +1,12 @@
+//! GET /v1/sessions: the account's live sessions, newest first
+use lambda_http::{run, service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ward::telemetry::init();
+    let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
+    run(service_fn(|request| {
+        ward::handlers::session_list(&app, request)
+    }))
+    .await
+}
