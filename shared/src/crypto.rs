@@ -221,7 +221,7 @@ impl Keys {
 
     /// Whether an id is of the current version.
     pub fn id_is_current(&self, id: &str) -> bool {
-        id.contains(':') && id_version(id) == self.current
+        id_version(id) == self.current
     }
 
     fn recovery_code_id_with(

@@ -69,13 +69,15 @@ pub async fn page(
     let (items, last) = store
         .query_page(&pk, "EVENT#", after.as_deref(), PAGE_SIZE)
         .await?;
+    // Newest first: once one entry is past its year, every later one is too.
+    let live: Vec<_> = items
+        .iter()
+        .take_while(|item| crate::store::is_live(item, now))
+        .collect();
+    let next = if live.len() < items.len() { None } else { last };
     Ok((
-        items
-            .iter()
-            .filter(|item| crate::store::is_live(item, now))
-            .map(to_json)
-            .collect(),
-        last.map(|sort| encode_cursor(&sort)),
+        live.into_iter().map(to_json).collect(),
+        next.map(|sort| encode_cursor(&sort)),
     ))
 }
 

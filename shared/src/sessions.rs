@@ -183,9 +183,13 @@ pub async fn end(
     } else {
         EventKind::SessionEnded
     };
-    store
-        .write_all(end_writes(store, account_id, &session, kind, client, now)?)
-        .await?;
+    let mut writes = end_writes(store, account_id, &session, kind, client, now)?;
+    // Ended (or signed out) by a concurrent request meanwhile: that one answered for it.
+    writes[1] = store.table_delete(
+        listing_key(account_id, &session.session_id),
+        Some("attribute_exists(pk)"),
+    )?;
+    store.commit(writes, ApiError::NotFound).await?;
     tracing::info!(account_id, "session ended");
     Ok(())
 }

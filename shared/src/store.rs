@@ -453,7 +453,8 @@ impl Store {
         }
     }
 
-    /// One page of a partition, newest first, starting after `after` (a sort key).
+    /// One page of a partition, newest first, starting after `after` (a sort key), read strongly
+    /// consistently.
     pub async fn query_page(
         &self,
         pk: &str,
@@ -466,6 +467,8 @@ impl Store {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            // Strongly consistent: a listing just written (a session opened a moment ago) is seen.
+            .consistent_read(true)
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":prefix", s(sk_prefix))
             .scan_index_forward(false)

@@ -276,8 +276,9 @@ pub async fn revoke(
         return Err(ApiError::NotFound);
     }
     let account_id = principal.account_id.as_str();
+    // An expired token is gone already (it is listed nowhere, and its count went with its expiry).
     let listing = store
-        .get(listing_key(account_id, token_id))
+        .get_live(listing_key(account_id, token_id), now)
         .await?
         .ok_or(ApiError::NotFound)?;
     let digest = get_s(&listing, "digest").ok_or(ApiError::Internal)?;
@@ -285,9 +286,11 @@ pub async fn revoke(
     store
         .commit(
             vec![
-                store.table_delete(
+                store.table_delete_if(
                     listing_key(account_id, token_id),
-                    Some("attribute_exists(pk)"),
+                    "attribute_exists(pk) AND expires_at > :now",
+                    ":now",
+                    n(now.secs()),
                 )?,
                 store.table_delete(token_key(digest), None)?,
                 store.table_update(

@@ -187,10 +187,20 @@ pub async fn confirm_setup(
     };
     let account = &admission.item;
     let pending_live = get_n(account, "tf_pending_expires_at").is_some_and(|at| at > now.secs());
-    let sealed = get_b(account, "tf_pending")
-        .filter(|_| pending_live)
-        .ok_or(ApiError::SetupNotStarted)?
-        .to_vec();
+    let Some(sealed) = get_b(account, "tf_pending").filter(|_| pending_live) else {
+        // Counted, so logged, like a wrong code.
+        throttle::record_failure(
+            store,
+            subject,
+            &admission,
+            EventKind::TwoFactorFailed,
+            client,
+            now,
+        )
+        .await?;
+        return Err(ApiError::SetupNotStarted);
+    };
+    let sealed = sealed.to_vec();
     let secret = keys.open(Sealed::TotpSecret, account_id, &sealed)?;
     let Some(step) = totp::accepted_step(&secret, code, now.secs(), None)? else {
         throttle::record_failure(
@@ -207,13 +217,22 @@ pub async fn confirm_setup(
     };
     let set = new_code_set(keys, account_id)?;
     let mut seen_seq = get_n(account, "session_seq");
-    for _ in 0..4 {
+    // The sessions ended with the enable are logged just after it.
+    let ended_at = Now {
+        millis: now.millis + 1,
+    };
+    for round in 0..4 {
+        // Three rounds guarded by `session_seq`; should sessions keep opening (someone with the
+        // password signing in again and again), the last enables unguarded and then ends every
+        // session opened before it: no SignIn opens one after it, so none survives its answer.
+        let guarded = round < 3;
         let others: Vec<_> = crate::sessions::live(store, account_id, now)
             .await?
             .into_iter()
             .filter(|session| session.session_id != principal.session_id)
             .collect();
-        let mut batches = crate::sessions::end_all_writes(store, account_id, &others, client, now)?;
+        let mut batches =
+            crate::sessions::end_all_writes(store, account_id, &others, client, ended_at)?;
         let with_enable = batches.pop().unwrap_or_default();
         for writes in batches {
             store.write_all(writes).await?;
@@ -245,9 +264,10 @@ pub async fn confirm_setup(
             .value(":codes", blob(set.sealed.clone()))
             .value(":zero", n(0))
             .value(":one", n(1));
-        enable = match seen_seq {
-            Some(seq) => enable.condition("session_seq = :seq").value(":seq", n(seq)),
-            None => enable.condition("attribute_not_exists(session_seq)"),
+        enable = match (guarded, seen_seq) {
+            (false, _) => enable,
+            (true, Some(seq)) => enable.condition("session_seq = :seq").value(":seq", n(seq)),
+            (true, None) => enable.condition("attribute_not_exists(session_seq)"),
         };
         let mut writes = vec![
             store.table_update(enable)?,
@@ -256,6 +276,19 @@ pub async fn confirm_setup(
         writes.extend(with_enable);
         match store.transact(writes).await? {
             Transaction::Committed => {
+                if !guarded {
+                    let late: Vec<_> = crate::sessions::live(store, account_id, now)
+                        .await?
+                        .into_iter()
+                        .filter(|session| session.session_id != principal.session_id)
+                        .collect();
+                    let writes = crate::sessions::end_all_writes(
+                        store, account_id, &late, client, ended_at,
+                    )?;
+                    for writes in writes {
+                        store.write_all(writes).await?;
+                    }
+                }
                 tracing::info!(
                     account_id,
                     ended = others.len(),
@@ -280,11 +313,7 @@ pub async fn confirm_setup(
             Transaction::ConditionFailed(_) => return Err(ApiError::Internal),
         }
     }
-    tracing::error!(
-        account_id,
-        "sessions kept opening while 2FA was being enabled"
-    );
-    Err(ApiError::ServiceUnavailable)
+    Err(ApiError::Internal)
 }
 
 /// Opens the sealed list of an enabled account: each code with whether it was used.

@@ -77,7 +77,9 @@ pub async fn verify(
     .map_err(|_| ApiError::MfaTokenInvalid)?;
     let account = &admission.item;
     // 2FA turned off, or enabled again, since the password step: this sign-in attempt is void.
+    // It was counted, so it is logged (and spends the token) like a wrong code.
     if !is_enabled(account) || generation(account) != token_generation {
+        refuse(store, &account_id, &admission, &mfa_digest, client, now).await;
         return Err(ApiError::MfaTokenInvalid);
     }
     let keys = app.keys().await?;
@@ -123,7 +125,7 @@ pub async fn verify(
             .condition("tf_generation = :generation")
             .value(":generation", n(token_generation))
     };
-    let mut events = vec![EventKind::SignedIn];
+    let mut events = Vec::new();
     account_update = match &accepted {
         Accepted::Step(step) => {
             let update = account_update
@@ -163,8 +165,13 @@ pub async fn verify(
         )?,
     ];
     items.extend(opening.writes);
-    for event in events {
-        items.push(store.event_put(&account_id, event, client, now)?);
+    events.push(EventKind::SignedIn);
+    // A millisecond apart, so the log lists them in the order they happened.
+    for (offset, event) in (0..).zip(events) {
+        let at = Now {
+            millis: now.millis + offset,
+        };
+        items.push(store.event_put(&account_id, event, client, at)?);
     }
     match store.transact(items).await? {
         Transaction::Committed => {
