@@ -59,7 +59,7 @@ async fn unknown_login_and_wrong_password_take_the_same_time() {
     println!("median wrong password {known_median:.4}s, unknown login {unknown_median:.4}s, ratio {ratio:.2}");
     assert!(ratio < 1.5, "medians differ by {ratio:.2}x");
 
-    // A 429: both locked, then refused 15 times each, alternately.
+    // A 429: both locked, then refused 25 times each, alternately.
     let locked_unknown = unique_login("nobody-locked");
     for login in [&known, &locked_unknown] {
         for _ in 0..10 {
@@ -74,7 +74,7 @@ async fn unknown_login_and_wrong_password_take_the_same_time() {
         }
     }
     let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
+    for _ in 0..25 {
         for (login, times) in [
             (&known, &mut known_times),
             (&locked_unknown, &mut unknown_times),
