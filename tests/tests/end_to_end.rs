@@ -198,6 +198,7 @@ async fn enrolled_over_http(login: &str) -> (Value, String, Vec<u8>, i64) {
         Some(&session),
     )
     .await;
+    assert_eq!(setup.0, StatusCode::OK, "setup: {}", setup.2);
     let secret = data_encoding::BASE32_NOPAD
         .decode(setup.2["secret"].as_str().unwrap().as_bytes())
         .unwrap();

@@ -215,29 +215,16 @@ async fn enabling_two_factor_ends_every_other_session_however_many() {
 /// session that the enable ended; never a live password-only session once 2FA is on.
 #[tokio::test]
 async fn a_sign_in_racing_the_enable_never_keeps_a_password_only_session() {
+    let app = app().await;
     let mut outcomes = (0, 0);
     for round in 0..12 {
-        let login = unique_login("enable-race");
-        let credentials = json!({ "login": login, "password": PASSWORD });
-        call(
-            Method::POST,
-            "/v1/accounts",
-            Some(credentials.clone()),
-            None,
-        )
-        .await;
-        let (_, _, body) = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
-        let session = body["session_token"].as_str().unwrap().to_string();
-        let (_, _, setup) = call(
-            Method::POST,
-            "/v1/two-factor/setup",
-            Some(json!({ "password": PASSWORD })),
-            Some(&session),
-        )
-        .await;
-        let secret = data_encoding::BASE32_NOPAD
-            .decode(setup["secret"].as_str().unwrap().as_bytes())
-            .unwrap();
+        // The account and its pending setup are made in-process; the two racing requests are
+        // fired over HTTP.
+        let now = Now::current();
+        let account = signed_in_account(&app, "enable-race", now).await;
+        let credentials = json!({ "login": account.login, "password": PASSWORD });
+        let session = account.session_token.clone();
+        let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
         let code = ward::totp::code_at_step(&secret, Now::current().secs() / 30).unwrap();
         // The SignIn starts 0 to 110 ms after the enable (which takes longer: it lists and
         // deletes), so that it lands before, during and after the enable's write.
