@@ -173,16 +173,7 @@ pub async fn sign_in(
     }
     let stored_login = required_s(account, "login")?;
     if crate::two_factor::is_enabled(account) {
-        let generation = crate::two_factor::generation(account);
-        return second_factor_required(
-            store,
-            &account_id,
-            &stored_login,
-            generation,
-            account_update,
-            now,
-        )
-        .await;
+        return second_factor_required(store, account, &stored_login, account_update, now).await;
     }
 
     // Only while 2FA is off: a SignIn racing the request that enables it either commits first
@@ -210,16 +201,8 @@ pub async fn sign_in(
             if !crate::two_factor::is_enabled(&account) {
                 return Err(ApiError::ServiceUnavailable);
             }
-            let generation = crate::two_factor::generation(&account);
-            return second_factor_required(
-                store,
-                &account_id,
-                &stored_login,
-                generation,
-                account_update,
-                now,
-            )
-            .await;
+            return second_factor_required(store, &account, &stored_login, account_update, now)
+                .await;
         }
         Transaction::ConditionFailed(_) => return Err(ApiError::Internal),
     }
@@ -233,12 +216,14 @@ pub async fn sign_in(
 /// The password was right and 2FA is on: an `mfa_token` of the account's current enrolment.
 async fn second_factor_required(
     store: &Store,
-    account_id: &str,
+    account: &Item,
     login: &str,
-    generation: i64,
     account_update: ConditionalUpdate,
     now: Now,
 ) -> Result<SignIn, ApiError> {
+    let account_id = required_s(account, "account_id")?;
+    let account_id = account_id.as_str();
+    let generation = crate::two_factor::generation(account);
     let issued = token::issue(MFA_PREFIX)?;
     let mut pending = key_item(keys::session(&issued.digest));
     pending.insert("account_id".into(), s(account_id));

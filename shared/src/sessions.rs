@@ -53,7 +53,6 @@ pub fn open(
     let mut listing = key_item(listing_key(account_id, &session_id));
     listing.insert("session_id".into(), s(&session_id));
     listing.insert("digest".into(), s(&issued.digest));
-    listing.insert("created_at".into(), n(now.secs()));
     listing.insert("created_ms".into(), n(now.millis));
     listing.insert("expires_at".into(), n(expires_at));
     listing.insert("ip".into(), s(&client.ip));
@@ -73,9 +72,8 @@ pub fn open(
 pub struct Listed {
     pub session_id: String,
     digest: String,
-    pub created_at: i64,
-    /// The instant of opening to the millisecond, for the order of the listing.
-    created_ms: i64,
+    /// When it was opened, in epoch milliseconds.
+    pub created_ms: i64,
     pub expires_at: i64,
     pub ip: String,
     pub user_agent: String,
@@ -86,8 +84,7 @@ impl Listed {
         Some(Listed {
             session_id: get_s(item, "session_id")?.to_string(),
             digest: get_s(item, "digest")?.to_string(),
-            created_at: get_n(item, "created_at")?,
-            created_ms: get_n(item, "created_ms").unwrap_or_default(),
+            created_ms: get_n(item, "created_ms")?,
             expires_at: get_n(item, "expires_at")?,
             ip: get_s(item, "ip").unwrap_or_default().to_string(),
             user_agent: get_s(item, "user_agent").unwrap_or_default().to_string(),
@@ -98,24 +95,20 @@ impl Listed {
 /// The account's live sessions, newest first.
 pub async fn live(store: &Store, account_id: &str, now: Now) -> Result<Vec<Listed>, StoreError> {
     let (pk, _) = keys::account(account_id);
-    let mut sessions = Vec::new();
-    let mut after = None;
-    loop {
-        let (items, last) = store
-            .query_page(&pk, "SESSION#", after.as_deref(), 500)
-            .await?;
-        sessions.extend(
-            items
-                .iter()
-                .filter(|item| crate::store::is_live(item, now))
-                .filter_map(Listed::from_item),
-        );
-        match last {
-            Some(last) => after = Some(last),
-            None => break,
-        }
-    }
-    sessions.sort_by_key(|session| std::cmp::Reverse((session.created_at, session.created_ms)));
+    let items = store.query_live(&pk, "SESSION#", now).await?;
+    let mut sessions: Vec<Listed> = items.iter().filter_map(Listed::from_item).collect();
+    sessions.sort_by_key(|session| std::cmp::Reverse(session.created_ms));
+    Ok(sessions)
+}
+
+/// The account's live sessions but the caller's.
+pub async fn others(
+    store: &Store,
+    principal: &SessionPrincipal,
+    now: Now,
+) -> Result<Vec<Listed>, StoreError> {
+    let mut sessions = live(store, &principal.account_id, now).await?;
+    sessions.retain(|session| session.session_id != principal.session_id);
     Ok(sessions)
 }
 
@@ -129,9 +122,25 @@ pub fn end_writes(
     client: &Client,
     now: Now,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    end_writes_if(store, account_id, session, None, kind, client, now)
+}
+
+/// `end_writes`, with a condition on the listing entry's delete.
+fn end_writes_if(
+    store: &Store,
+    account_id: &str,
+    session: &Listed,
+    listing_condition: Option<&str>,
+    kind: EventKind,
+    client: &Client,
+    now: Now,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
     Ok(vec![
         store.table_delete(keys::session(&session.digest), None)?,
-        store.table_delete(listing_key(account_id, &session.session_id), None)?,
+        store.table_delete(
+            listing_key(account_id, &session.session_id),
+            listing_condition,
+        )?,
         store.event_put(account_id, kind, client, now)?,
     ])
 }
@@ -148,7 +157,7 @@ pub async fn list(
         .map(|session| {
             serde_json::json!({
                 "id": session.session_id,
-                "created_at": crate::rfc3339(session.created_at),
+                "created_at": crate::rfc3339(session.created_ms.div_euclid(1000)),
                 "expires_at": crate::rfc3339(session.expires_at),
                 "ip": session.ip,
                 "user_agent": session.user_agent,
@@ -183,11 +192,15 @@ pub async fn end(
     } else {
         EventKind::SessionEnded
     };
-    let mut writes = end_writes(store, account_id, &session, kind, client, now)?;
     // Ended (or signed out) by a concurrent request meanwhile: that one answered for it.
-    writes[1] = store.table_delete(
-        listing_key(account_id, &session.session_id),
+    let writes = end_writes_if(
+        store,
+        account_id,
+        &session,
         Some("attribute_exists(pk)"),
+        kind,
+        client,
+        now,
     )?;
     store.commit(writes, ApiError::NotFound).await?;
     tracing::info!(account_id, "session ended");
@@ -231,11 +244,7 @@ pub async fn end_others(
 ) -> Result<usize, ApiError> {
     crate::two_factor::confirm_password(store, principal, password, client, now).await?;
     let account_id = principal.account_id.as_str();
-    let others: Vec<Listed> = live(store, account_id, now)
-        .await?
-        .into_iter()
-        .filter(|session| session.session_id != principal.session_id)
-        .collect();
+    let others = others(store, principal, now).await?;
     let mut transactions = end_all_writes(store, account_id, &others, client, now)?;
     // The password was right: its count starts again, with the first transaction.
     let reset = store.table_update(crate::throttle::Counter::Password.reset(account_id))?;

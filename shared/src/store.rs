@@ -160,6 +160,10 @@ pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
+pub fn b(bytes: Vec<u8>) -> AttributeValue {
+    AttributeValue::B(aws_smithy_types::Blob::new(bytes))
+}
+
 pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
@@ -450,6 +454,27 @@ impl Store {
                 continue;
             }
             return Err(classify("PutItem", &error));
+        }
+    }
+
+    /// Every live item of a partition under a sort-key prefix, page after page.
+    pub async fn query_live(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        now: Now,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut after = None;
+        loop {
+            let (items, last) = self
+                .query_page(pk, sk_prefix, after.as_deref(), 500)
+                .await?;
+            found.extend(items.into_iter().filter(|item| is_live(item, now)));
+            match last {
+                Some(last) => after = Some(last),
+                None => return Ok(found),
+            }
         }
     }
 

@@ -144,11 +144,12 @@ pub async fn create(
             _ => live_listings(store, account_id, now).await?.len() as i64,
         };
         if count >= MAX_LIVE_TOKENS {
-            store
-                .update(Counter::Password.reset(account_id))
-                .await?
-                .map_err(|_| ApiError::Unauthorized)?;
-            return Err(ApiError::TokenLimitReached);
+            return Err(crate::two_factor::refuse_after_password(
+                store,
+                account_id,
+                ApiError::TokenLimitReached,
+            )
+            .await?);
         }
         let counted = Counter::Password
             .reset(account_id)
@@ -201,23 +202,7 @@ async fn live_listings(
     now: Now,
 ) -> Result<Vec<crate::store::Item>, ApiError> {
     let (pk, _) = keys::account(account_id);
-    let mut listings = Vec::new();
-    let mut after = None;
-    loop {
-        let (items, last) = store
-            .query_page(&pk, "TOKEN#", after.as_deref(), 100)
-            .await?;
-        listings.extend(
-            items
-                .into_iter()
-                .filter(|item| crate::store::is_live(item, now)),
-        );
-        match last {
-            Some(last) => after = Some(last),
-            None => break,
-        }
-    }
-    Ok(listings)
+    Ok(store.query_live(&pk, "TOKEN#", now).await?)
 }
 /// The account's live tokens, newest first; never a secret or digest.
 pub async fn list(

@@ -8,7 +8,7 @@ use crate::crypto::{Keys, Sealed};
 use crate::error::ApiError;
 use crate::events::EventKind;
 use crate::http::Client;
-use crate::store::{get_b, get_n, get_ss, keys, n, ConditionalUpdate, Item, Store, Transaction};
+use crate::store::{b, get_b, get_n, get_ss, keys, n, ConditionalUpdate, Item, Store, Transaction};
 use crate::throttle::{self, Counter, Precondition, Subject};
 use crate::{password, recovery, totp, Now};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -58,7 +58,7 @@ pub async fn confirm_password(
 
 /// The password was right but the state forbids the operation: the count starts again, then the
 /// conflict is reported.
-async fn refuse_after_password(
+pub(crate) async fn refuse_after_password(
     store: &Store,
     account_id: &str,
     error: ApiError,
@@ -68,10 +68,6 @@ async fn refuse_after_password(
         .await?
         .map_err(|_| ApiError::Unauthorized)?;
     Ok(error)
-}
-
-fn blob(bytes: Vec<u8>) -> AttributeValue {
-    AttributeValue::B(aws_smithy_types::Blob::new(bytes))
 }
 
 pub struct PendingSetup {
@@ -110,7 +106,7 @@ pub async fn start_setup(
         .condition("tf_enabled = :off")
         .value(
             ":pending",
-            blob(keys.seal(Sealed::TotpSecret, account_id, &secret)?),
+            b(keys.seal(Sealed::TotpSecret, account_id, &secret)?),
         )
         .value(":pending_expires", n(now.secs() + SETUP_LIFETIME_SECS))
         .value(":off", AttributeValue::Bool(false));
@@ -187,8 +183,8 @@ pub async fn confirm_setup(
     };
     let account = &admission.item;
     let pending_live = get_n(account, "tf_pending_expires_at").is_some_and(|at| at > now.secs());
-    let Some(sealed) = get_b(account, "tf_pending").filter(|_| pending_live) else {
-        // Counted, so logged, like a wrong code.
+    // A guess was counted, so it is logged, whatever refuses it.
+    let refuse = |error: ApiError| async {
         throttle::record_failure(
             store,
             subject,
@@ -198,22 +194,16 @@ pub async fn confirm_setup(
             now,
         )
         .await?;
-        return Err(ApiError::SetupNotStarted);
+        Err(error)
+    };
+    let Some(sealed) = get_b(account, "tf_pending").filter(|_| pending_live) else {
+        return refuse(ApiError::SetupNotStarted).await;
     };
     let sealed = sealed.to_vec();
     let secret = keys.open(Sealed::TotpSecret, account_id, &sealed)?;
     let Some(step) = totp::accepted_step(&secret, code, now.secs(), None)? else {
-        throttle::record_failure(
-            store,
-            subject,
-            &admission,
-            EventKind::TwoFactorFailed,
-            client,
-            now,
-        )
-        .await?;
         tracing::info!(account_id, "wrong code confirming a setup");
-        return Err(ApiError::InvalidCode);
+        return refuse(ApiError::InvalidCode).await;
     };
     let set = new_code_set(keys, account_id)?;
     let mut seen_seq = get_n(account, "session_seq");
@@ -226,11 +216,7 @@ pub async fn confirm_setup(
         // password signing in again and again), the last enables unguarded and then ends every
         // session opened before it: no SignIn opens one after it, so none survives its answer.
         let guarded = round < 3;
-        let others: Vec<_> = crate::sessions::live(store, account_id, now)
-            .await?
-            .into_iter()
-            .filter(|session| session.session_id != principal.session_id)
-            .collect();
+        let others = crate::sessions::others(store, principal, now).await?;
         let mut batches =
             crate::sessions::end_all_writes(store, account_id, &others, client, ended_at)?;
         let with_enable = batches.pop().unwrap_or_default();
@@ -257,11 +243,11 @@ pub async fn confirm_setup(
             .value(":on", AttributeValue::Bool(true))
             .value(":off", AttributeValue::Bool(false))
             .value(":now", n(now.secs()))
-            .value(":secret", blob(sealed.clone()))
-            .value(":pending", blob(sealed.clone()))
+            .value(":secret", b(sealed.clone()))
+            .value(":pending", b(sealed.clone()))
             .value(":step", n(step))
             .value(":ids", AttributeValue::Ss(set.ids.clone()))
-            .value(":codes", blob(set.sealed.clone()))
+            .value(":codes", b(set.sealed.clone()))
             .value(":zero", n(0))
             .value(":one", n(1));
         enable = match (guarded, seen_seq) {
@@ -277,11 +263,7 @@ pub async fn confirm_setup(
         match store.transact(writes).await? {
             Transaction::Committed => {
                 if !guarded {
-                    let late: Vec<_> = crate::sessions::live(store, account_id, now)
-                        .await?
-                        .into_iter()
-                        .filter(|session| session.session_id != principal.session_id)
-                        .collect();
+                    let late = crate::sessions::others(store, principal, now).await?;
                     let writes = crate::sessions::end_all_writes(
                         store, account_id, &late, client, ended_at,
                     )?;
@@ -383,7 +365,7 @@ fn rekeyed_codes(
         .set("rc_sealed = :rekeyed_codes")
         .condition("rc_generation = :seen_generation")
         .value(":rekeyed_ids", AttributeValue::Ss(ids))
-        .value(":rekeyed_codes", blob(sealed))
+        .value(":rekeyed_codes", b(sealed))
         .value(
             ":seen_generation",
             n(get_n(account, "rc_generation").unwrap_or(0)),
@@ -462,7 +444,7 @@ pub async fn regenerate_codes(
         .condition("tf_enabled = :on")
         .value(":on", AttributeValue::Bool(true))
         .value(":ids", AttributeValue::Ss(set.ids.clone()))
-        .value(":codes", blob(set.sealed))
+        .value(":codes", b(set.sealed))
         .value(":one", n(1));
     store
         .commit(

@@ -140,8 +140,8 @@ pub async fn verify(
                     update
                         .set("tf_secret = :resealed")
                         .condition("tf_secret = :old_secret")
-                        .value(":resealed", blob(resealed))
-                        .value(":old_secret", blob(old.to_vec()))
+                        .value(":resealed", crate::store::b(resealed))
+                        .value(":old_secret", crate::store::b(old.to_vec()))
                 }
                 None => update,
             }
@@ -192,10 +192,6 @@ pub async fn verify(
         // The mfa_token was used (or exhausted) by a concurrent request.
         Transaction::ConditionFailed(_) => Err(ApiError::MfaTokenInvalid),
     }
-}
-
-fn blob(bytes: Vec<u8>) -> AttributeValue {
-    AttributeValue::B(aws_smithy_types::Blob::new(bytes))
 }
 
 enum Accepted {
