@@ -1,8 +1,10 @@
-//! What a function builds once per cold start and lends to every request.
+//! The wiring: what a function builds once per cold start (configuration, the store, the key
+//! ring's source) and lends to every request.
 
 use crate::config::Config;
 use crate::crypto::Keys;
-use crate::error::ApiError;
+use crate::domain::ports::KeySource;
+use crate::domain::Error;
 use crate::store::Store;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -46,7 +48,7 @@ impl App {
     /// `key_refresh_secs` (so a key added to the ring reaches every instance within that time).
     /// Only the functions that seal or look up secrets ever call this. When a refresh fails, the
     /// ring already held is used.
-    pub async fn keys(&self) -> Result<std::sync::Arc<Keys>, ApiError> {
+    pub async fn keys(&self) -> Result<std::sync::Arc<Keys>, Error> {
         let mut held = self.keys.lock().await;
         let refresh = Duration::from_secs(self.config.key_refresh_secs);
         if let Some((read_at, keys)) = held.as_ref() {
@@ -70,7 +72,7 @@ impl App {
         }
     }
 
-    async fn read_keys(&self) -> Result<Keys, ApiError> {
+    async fn read_keys(&self) -> Result<Keys, Error> {
         let output = self
             .secrets
             .get_secret_value()
@@ -86,16 +88,22 @@ impl App {
                 );
                 tracing::error!(unreachable, "the key ring could not be fetched");
                 if unreachable {
-                    ApiError::ServiceUnavailable
+                    Error::ServiceUnavailable
                 } else {
-                    ApiError::Internal
+                    Error::Internal
                 }
             })?;
         let text = output.secret_string().ok_or_else(|| {
             tracing::error!("the key secret holds no string");
-            ApiError::Internal
+            Error::Internal
         })?;
-        Keys::from_secret(text)
+        Ok(Keys::from_secret(text)?)
+    }
+}
+
+impl KeySource for App {
+    async fn keys(&self) -> Result<std::sync::Arc<Keys>, Error> {
+        App::keys(self).await
     }
 }
 

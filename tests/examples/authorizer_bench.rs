@@ -3,7 +3,7 @@
 //! measured in the same run as the baseline, of one bare GetItem of the same item, and their ratio.
 
 use std::time::{Duration, Instant};
-use ward::authorizer::{decide, AuthorizerRequest};
+use ward::http::authorizer::{decide, AuthorizerRequest};
 use ward::Now;
 
 const ROUNDS: usize = 300;
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = ward_tests::app().await;
     let now = Now::current();
     let account = ward_tests::enrolled_account(&app, "bench", now).await;
-    let created = ward::tokens::create(
+    let created = ward::domain::access_token::create(
         &app.store,
         &account.session,
         "bench",
@@ -39,12 +39,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))?;
     let event: AuthorizerRequest =
         serde_json::from_str(&text.replace("REPLACE_WITH_A_TOKEN", &created.token))?;
-    let digest = ward::token::digest(&created.token);
+    let digest = ward::crypto::random::digest(&created.token);
 
     // Warm the connection pool and the emulator's code paths.
     for _ in 0..20 {
         decide(&app, &event, now).await?;
-        app.store.get(ward::tokens::token_key(&digest)).await?;
+        app.store.get(ward::store::keys::token(&digest)).await?;
     }
     let mut decisions = Vec::with_capacity(ROUNDS);
     let mut reads = Vec::with_capacity(ROUNDS);
@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         decisions.push(started.elapsed());
         assert!(decision.is_authorized);
         let started = Instant::now();
-        app.store.get(ward::tokens::token_key(&digest)).await?;
+        app.store.get(ward::store::keys::token(&digest)).await?;
         reads.push(started.elapsed());
     }
     let (decision, read) = (median(decisions.clone()), median(reads));

@@ -47,7 +47,7 @@ impl Journey {
             if let (true, Some(text)) = (SECRET_FIELDS.contains(&name.as_str()), field.as_str()) {
                 self.secrets.push(text.to_string());
                 if name.ends_with("token") {
-                    self.secrets.push(ward::token::digest(text));
+                    self.secrets.push(ward::crypto::random::digest(text));
                 }
                 if name == "secret" {
                     self.secrets.push(text.to_lowercase());
@@ -117,7 +117,7 @@ impl Journey {
 
     /// A code of the authenticator app at `step`, remembered as a secret.
     fn code(&mut self, secret: &[u8], step: i64) -> String {
-        let code = ward::totp::code_at_step(secret, step).unwrap();
+        let code = ward::crypto::totp::code_at_step(secret, step).unwrap();
         self.secrets.push(code.clone());
         code
     }
@@ -268,7 +268,10 @@ pub async fn every_path(base: &str) -> Journey {
     // counts the live ones afresh, from the listing.
     let full = ward::store::ConditionalUpdate::new(ward::store::keys::account(&run.accounts[0]))
         .set("token_count = :full")
-        .value(":full", ward::store::n(ward::tokens::MAX_LIVE_TOKENS));
+        .value(
+            ":full",
+            ward::store::n(ward::domain::access_token::MAX_LIVE_TOKENS),
+        );
     crate::app()
         .await
         .store

@@ -117,8 +117,8 @@ pub async fn counted_app() -> (App, CallLog) {
 /// A login no other test uses.
 pub fn unique_login(tag: &str) -> String {
     let mut bytes = [0u8; 6];
-    ward::token::fill_random(&mut bytes).unwrap();
-    format!("{tag}-{}@example.com", ward::token::hex(&bytes))
+    ward::crypto::random::fill_random(&mut bytes).unwrap();
+    format!("{tag}-{}@example.com", ward::crypto::random::hex(&bytes))
 }
 
 /// A request as API Gateway would hand it to a handler.
@@ -196,14 +196,14 @@ pub struct Enrolled {
     pub secret: Vec<u8>,
     pub secret_base32: String,
     pub recovery_codes: Vec<String>,
-    pub session: ward::auth::SessionPrincipal,
+    pub session: ward::domain::records::SessionPrincipal,
     pub session_token: String,
     /// When setup was confirmed: the step of this instant is already used.
     pub enrolled_at: ward::Now,
 }
 
-pub fn client() -> ward::http::Client {
-    ward::http::Client {
+pub fn client() -> ward::domain::Origin {
+    ward::domain::Origin {
         ip: "192.0.2.10".into(),
         user_agent: "ward-tests".into(),
     }
@@ -213,13 +213,13 @@ pub fn client() -> ward::http::Client {
 pub struct SignedIn {
     pub login: String,
     pub account_id: String,
-    pub session: ward::auth::SessionPrincipal,
+    pub session: ward::domain::records::SessionPrincipal,
     pub session_token: String,
 }
 
 /// Signs up and signs in at `now`.
 pub async fn signed_in_account(app: &App, tag: &str, now: ward::Now) -> SignedIn {
-    use ward::accounts::{self, SignIn};
+    use ward::domain::account::{self as accounts, SignIn};
     let login = unique_login(tag);
     let account = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
         .await
@@ -231,7 +231,7 @@ pub async fn signed_in_account(app: &App, tag: &str, now: ward::Now) -> SignedIn
     else {
         panic!("a new account signs in with its password alone");
     };
-    let session = ward::auth::authenticate(&app.store, &session_token, now)
+    let session = ward::domain::session::authenticate(&app.store, &session_token, now)
         .await
         .unwrap()
         .require_session()
@@ -247,11 +247,11 @@ pub async fn signed_in_account(app: &App, tag: &str, now: ward::Now) -> SignedIn
 /// Step 1 of enrolment at `now`: the pending secret, as bytes and as the base32 the user sees.
 pub async fn start_setup(
     app: &App,
-    session: &ward::auth::SessionPrincipal,
+    session: &ward::domain::records::SessionPrincipal,
     now: ward::Now,
 ) -> (Vec<u8>, String) {
     let keys = app.keys().await.unwrap();
-    let pending = ward::two_factor::start_setup(
+    let pending = ward::domain::two_factor::start_setup(
         &app.store,
         &keys,
         "Ward Tests",
@@ -269,11 +269,19 @@ pub async fn start_setup(
 }
 
 /// The types of a page of security log entries, newest first.
-pub fn event_types(events: &[serde_json::Value]) -> Vec<String> {
-    events
-        .iter()
-        .map(|event| event["type"].as_str().unwrap().to_string())
-        .collect()
+pub fn event_types(events: &[ward::domain::records::LoggedEntry]) -> Vec<String> {
+    events.iter().map(|event| event.kind.clone()).collect()
+}
+
+/// Verify2FACode in-process, with the app's store and key ring.
+pub async fn verify(
+    app: &App,
+    mfa_token: &str,
+    factor: &ward::domain::second_factor::SecondFactor,
+    origin: &ward::domain::Origin,
+    now: ward::Now,
+) -> Result<ward::domain::second_factor::Verified, ward::Error> {
+    ward::domain::second_factor::verify(&app.store, app, mfa_token, factor, origin, now).await
 }
 
 /// Signs up, signs in and enables 2FA at `now`.
@@ -286,9 +294,9 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
     } = signed_in_account(app, tag, now).await;
     let keys = app.keys().await.unwrap();
     let (secret, secret_base32) = start_setup(app, &session, now).await;
-    let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30).unwrap();
     let recovery_codes =
-        ward::two_factor::confirm_setup(&app.store, &keys, &session, &code, &client(), now)
+        ward::domain::two_factor::confirm_setup(&app.store, &keys, &session, &code, &client(), now)
             .await
             .unwrap();
     Enrolled {
@@ -306,17 +314,18 @@ pub async fn enrolled_account(app: &App, tag: &str, now: ward::Now) -> Enrolled 
 impl Enrolled {
     /// The authenticator's code `steps` steps after enrolment.
     pub fn code_after(&self, steps: i64) -> String {
-        ward::totp::code_at_step(&self.secret, self.enrolled_at.secs() / 30 + steps).unwrap()
+        ward::crypto::totp::code_at_step(&self.secret, self.enrolled_at.secs() / 30 + steps)
+            .unwrap()
     }
 }
 
 /// The password step of SignIn for an enrolled account: its `mfa_token`.
 pub async fn mfa_token(app: &App, login: &str, now: ward::Now) -> String {
-    match ward::accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
+    match ward::domain::account::sign_in(&app.store, login, PASSWORD, &client(), now)
         .await
         .unwrap()
     {
-        ward::accounts::SignIn::TwoFactorRequired { mfa_token, .. } => mfa_token,
+        ward::domain::account::SignIn::TwoFactorRequired { mfa_token, .. } => mfa_token,
         other => panic!("expected two_factor_required, got {other:?}"),
     }
 }

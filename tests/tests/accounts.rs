@@ -2,10 +2,11 @@
 //! Accounts, sessions and password throttling against the DynamoDB emulator.
 
 use std::time::{Duration, Instant};
-use ward::accounts::{self, SignIn};
-use ward::auth::{self, Credential, SESSION_LIFETIME_SECS};
-use ward::http::Client;
-use ward::{ApiError, Now};
+use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::records::Credential;
+use ward::domain::session::{self as auth, SESSION_LIFETIME_SECS};
+use ward::domain::Origin as Client;
+use ward::{Error, Now};
 use ward_tests::{app, counted_app, unique_login, PASSWORD};
 
 fn client() -> Client {
@@ -37,7 +38,7 @@ async fn racing_sign_ups_of_one_login_create_exactly_one_account() {
     assert_eq!(winners.len(), 1, "exactly one sign-up wins");
     for result in &results {
         if let Err(error) = result {
-            assert_eq!(*error, ApiError::LoginTaken);
+            assert_eq!(*error, Error::LoginTaken);
         }
     }
     let claim = app
@@ -79,7 +80,7 @@ async fn logins_compare_case_insensitively() {
         Now::current(),
     )
     .await;
-    assert_eq!(again.unwrap_err(), ApiError::LoginTaken);
+    assert_eq!(again.unwrap_err(), Error::LoginTaken);
     session_of(&app, &login.to_uppercase(), Now::current()).await;
 }
 
@@ -105,10 +106,10 @@ async fn a_session_expires_after_twelve_hours_by_the_code_not_by_ttl() {
         auth::authenticate(&app.store, &token, at_expiry)
             .await
             .unwrap_err(),
-        ApiError::Unauthorized
+        Error::Unauthorized
     );
     // The item is still in the table: expiry is the code's decision.
-    let digest = ward::token::digest(&token);
+    let digest = ward::crypto::random::digest(&token);
     assert!(app
         .store
         .get(ward::store::keys::session(&digest))
@@ -128,7 +129,9 @@ async fn sessions_are_stored_by_digest_only() {
     let token = session_of(&app, &login, now).await;
     let item = app
         .store
-        .get(ward::store::keys::session(&ward::token::digest(&token)))
+        .get(ward::store::keys::session(&ward::crypto::random::digest(
+            &token,
+        )))
         .await
         .unwrap()
         .unwrap();
@@ -150,19 +153,19 @@ async fn sign_out_revokes_the_session_on_the_server() {
         .unwrap()
         .require_session()
         .unwrap();
-    accounts::sign_out(&app.store, &principal, &client(), now)
+    auth::sign_out(&app.store, &principal, &client(), now)
         .await
         .unwrap();
     assert_eq!(
         auth::authenticate(&app.store, &token, now)
             .await
             .unwrap_err(),
-        ApiError::Unauthorized
+        Error::Unauthorized
     );
 }
 
 /// Wrong passwords at a pinned clock, returning the error codes (and Retry-After) seen.
-async fn wrong_passwords(app: &ward::App, login: &str, count: usize, now: Now) -> Vec<ApiError> {
+async fn wrong_passwords(app: &ward::App, login: &str, count: usize, now: Now) -> Vec<Error> {
     let mut seen = Vec::new();
     for _ in 0..count {
         seen.push(
@@ -174,7 +177,7 @@ async fn wrong_passwords(app: &ward::App, login: &str, count: usize, now: Now) -
     seen
 }
 
-async fn throttle_sequence(app: &ward::App, login: &str, start: Now) -> Vec<ApiError> {
+async fn throttle_sequence(app: &ward::App, login: &str, start: Now) -> Vec<Error> {
     let mut seen = wrong_passwords(app, login, 11, start).await;
     // 29 s later: still locked; 30 s later: one more attempt, which fails and doubles the wait.
     seen.extend(wrong_passwords(app, login, 1, start.plus_secs(29)).await);
@@ -191,11 +194,11 @@ async fn ten_wrong_passwords_lock_a_login_for_30_seconds_then_doubling() {
         .await
         .unwrap();
     let seen = throttle_sequence(&app, &login, start).await;
-    let mut expected = vec![ApiError::InvalidCredentials; 10];
-    expected.push(ApiError::TooManyAttempts { retry_after: 30 });
-    expected.push(ApiError::TooManyAttempts { retry_after: 1 });
-    expected.push(ApiError::InvalidCredentials);
-    expected.push(ApiError::TooManyAttempts { retry_after: 60 });
+    let mut expected = vec![Error::InvalidCredentials; 10];
+    expected.push(Error::TooManyAttempts { retry_after: 30 });
+    expected.push(Error::TooManyAttempts { retry_after: 1 });
+    expected.push(Error::InvalidCredentials);
+    expected.push(Error::TooManyAttempts { retry_after: 60 });
     assert_eq!(seen, expected);
 
     // Even the right password waits out the lock; after it, success resets the count.
@@ -203,13 +206,11 @@ async fn ten_wrong_passwords_lock_a_login_for_30_seconds_then_doubling() {
         accounts::sign_in(&app.store, &login, PASSWORD, &client(), start.plus_secs(31)).await;
     assert_eq!(
         locked.unwrap_err(),
-        ApiError::TooManyAttempts { retry_after: 59 }
+        Error::TooManyAttempts { retry_after: 59 }
     );
     session_of(&app, &login, start.plus_secs(91)).await;
     let after_reset = wrong_passwords(&app, &login, 9, start.plus_secs(92)).await;
-    assert!(after_reset
-        .iter()
-        .all(|e| *e == ApiError::InvalidCredentials));
+    assert!(after_reset.iter().all(|e| *e == Error::InvalidCredentials));
 }
 
 #[tokio::test]
@@ -240,11 +241,11 @@ async fn a_burst_of_concurrent_guesses_is_cut_off_at_the_threshold() {
     let results = futures::future::join_all(guesses).await;
     let checked = results
         .iter()
-        .filter(|r| matches!(r, Err(ApiError::InvalidCredentials)))
+        .filter(|r| matches!(r, Err(Error::InvalidCredentials)))
         .count();
     let throttled = results
         .iter()
-        .filter(|r| matches!(r, Err(ApiError::TooManyAttempts { .. })))
+        .filter(|r| matches!(r, Err(Error::TooManyAttempts { .. })))
         .count();
     assert_eq!(
         checked, 10,
@@ -308,7 +309,7 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
     );
 
     let principal = principal.require_session().unwrap();
-    accounts::sign_out(&app.store, &principal, &client(), now)
+    auth::sign_out(&app.store, &principal, &client(), now)
         .await
         .unwrap();
     assert_eq!(
@@ -333,7 +334,7 @@ async fn an_unreachable_database_is_503_within_seconds() {
         Now::current(),
     )
     .await;
-    assert_eq!(result.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(result.unwrap_err(), Error::ServiceUnavailable);
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",

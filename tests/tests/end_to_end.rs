@@ -203,7 +203,7 @@ async fn enrolled_over_http(login: &str) -> (Value, String, Vec<u8>, i64) {
         .decode(setup.2["secret"].as_str().unwrap().as_bytes())
         .unwrap();
     let step = now_step();
-    let confirm = json!({ "code": ward::totp::code_at_step(&secret, step).unwrap() });
+    let confirm = json!({ "code": ward::crypto::totp::code_at_step(&secret, step).unwrap() });
     let enabled = call(
         Method::POST,
         "/v1/two-factor/setup/verify",
@@ -272,7 +272,8 @@ async fn two_factor_from_enrolment_to_disable_over_http() {
     let secret = data_encoding::BASE32_NOPAD
         .decode(secret_text.as_bytes())
         .unwrap();
-    let app_code = |offset: i64| ward::totp::code_at_step(&secret, now_step() + offset).unwrap();
+    let app_code =
+        |offset: i64| ward::crypto::totp::code_at_step(&secret, now_step() + offset).unwrap();
 
     assert_error(
         &call(
@@ -451,7 +452,7 @@ async fn simultaneous_verify_calls_with_one_code_over_http_give_one_session() {
         let answer = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
         tokens.push(answer.2["mfa_token"].as_str().unwrap().to_string());
     }
-    let code = ward::totp::code_at_step(&secret, step + 1).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, step + 1).unwrap();
     let racing = tokens.iter().map(|mfa| {
         call(
             Method::POST,
@@ -484,7 +485,7 @@ async fn a_script_with_a_personal_access_token_and_the_authorizer() {
         .as_str()
         .unwrap()
         .to_string();
-    let code = ward::totp::code_at_step(&secret, step + 1).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, step + 1).unwrap();
     let signed_in = call(
         Method::POST,
         "/v1/sign-in/verify",

@@ -9,10 +9,12 @@
 
 use reqwest::Method;
 use serde_json::json;
-use ward::accounts::{self, SignIn};
+use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::second_factor::SecondFactor;
+use ward::domain::two_factor;
 use ward::store::{keys, Item};
-use ward::verify::{verify, SecondFactor};
-use ward::{two_factor, ApiError, Now};
+use ward::{Error, Now};
+use ward_tests::verify;
 use ward_tests::{
     app, call, clear_faults, client, enrolled_account, inject, mfa_token, signed_in_account,
     unique_login, Fault, PASSWORD,
@@ -30,12 +32,12 @@ async fn account_item(app: &ward::App, account_id: &str) -> Item {
 }
 
 async fn event_types(app: &ward::App, account_id: &str) -> Vec<String> {
-    let (events, _) = ward::events::page(&app.store, account_id, None, Now::current())
+    let page = ward::domain::security_log::page(&app.store, account_id, None, Now::current())
         .await
         .unwrap();
-    events
+    page.entries
         .iter()
-        .map(|event| event["type"].as_str().unwrap().to_string())
+        .map(|event| event.kind.clone())
         .collect()
 }
 
@@ -75,7 +77,7 @@ async fn a_write_that_keeps_colliding_is_503_and_changes_nothing() {
     .await;
     let refused = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now).await;
     let fired = clear_faults(&key).await;
-    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable);
     assert_eq!(fired, [4], "sent four times in all, then given up");
     assert_eq!(account_item(&app, &account.account_id).await, before);
     assert_eq!(event_types(&app, &account.account_id).await, events_before);
@@ -114,7 +116,7 @@ async fn a_second_factor_whose_transaction_keeps_conflicting_is_503_and_the_code
     let code = SecondFactor::Code(account.code_after(1));
     let refused = verify(&app, &token, &code, &client(), now).await;
     clear_faults(&key).await;
-    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable);
     let after = account_item(&app, &account.account_id).await;
     assert_eq!(
         ward::store::get_n(&after, "last_step"),
@@ -153,7 +155,7 @@ async fn a_lost_race_on_a_code_is_invalid_code_and_counts_as_an_attempt() {
             verify(&app, &second, &code, &who, now)
         );
         let lost: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
-        assert_eq!(lost, [ApiError::InvalidCode]);
+        assert_eq!(lost, [Error::InvalidCode]);
         let events = event_types(&app, &account.account_id).await;
         let failures = events.iter().filter(|kind| *kind == "two_factor_failed");
         assert_eq!(failures.count(), 1, "{events:?}");
@@ -182,7 +184,7 @@ async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_cod
     let account = signed_in_account(&app, "fault-throttle", now).await;
     let keys = app.keys().await.unwrap();
     let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
-    let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30).unwrap();
     let key = format!("ACCOUNT#{}", account.account_id);
     for fault in [Fault::ProvisionedThroughputExceeded, Fault::Throttling] {
         inject("TransactWriteItems", &key, fault, HOLDS).await;
@@ -190,15 +192,11 @@ async fn throttling_on_enable_is_503_with_two_factor_still_off_then_the_same_cod
             two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now)
                 .await;
         assert!(clear_faults(&key).await[0] >= 1);
-        assert_eq!(
-            refused.unwrap_err(),
-            ApiError::ServiceUnavailable,
-            "{fault:?}"
-        );
+        assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable, "{fault:?}");
         let status = accounts::status(&app.store, &account.account_id)
             .await
             .unwrap();
-        assert_eq!(status["two_factor"]["enabled"], false, "{fault:?}");
+        assert!(!status.two_factor_enabled, "{fault:?}");
     }
     let codes =
         two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now)
@@ -229,7 +227,7 @@ async fn a_transaction_cancelled_for_throttling_is_503_with_nothing_written() {
         [1],
         "a throttled cancellation is not sent again"
     );
-    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable);
     let after = account_item(&app, &account.account_id).await;
     let step = |item: &Item| ward::store::get_n(item, "last_step");
     assert_eq!(step(&after), step(&before), "the code was not used");
@@ -241,9 +239,10 @@ async fn a_throttled_read_is_retried_by_the_sdk_and_a_lasting_one_is_503() {
     let app = app().await;
     let now = Now::current();
     let account = signed_in_account(&app, "fault-read", now).await;
-    let digest = ward::token::digest(&account.session_token);
+    let digest = ward::crypto::random::digest(&account.session_token);
     inject("GetItem", &digest, Fault::Throttling, 1).await;
-    let principal = ward::auth::authenticate(&app.store, &account.session_token, now).await;
+    let principal =
+        ward::domain::session::authenticate(&app.store, &account.session_token, now).await;
     assert_eq!(clear_faults(&digest).await, [1]);
     assert_eq!(principal.unwrap().account_id, account.account_id);
 
@@ -254,9 +253,10 @@ async fn a_throttled_read_is_retried_by_the_sdk_and_a_lasting_one_is_503() {
         HOLDS,
     )
     .await;
-    let refused = ward::auth::authenticate(&app.store, &account.session_token, now).await;
+    let refused =
+        ward::domain::session::authenticate(&app.store, &account.session_token, now).await;
     clear_faults(&digest).await;
-    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable);
 }
 
 #[tokio::test]
@@ -273,7 +273,7 @@ async fn a_dropped_connection_is_retried_and_a_lasting_drop_is_503_with_nothing_
     inject("TransactWriteItems", &login, Fault::Drop, HOLDS).await;
     let refused = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now).await;
     clear_faults(&login).await;
-    assert_eq!(refused.unwrap_err(), ApiError::ServiceUnavailable);
+    assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable);
     let claim = app.store.get(keys::login(&login)).await.unwrap();
     assert!(claim.is_none(), "the login was not claimed");
     assert!(

@@ -2,7 +2,7 @@
 //! The HTTP rules of the contract, through the handlers with requests as API Gateway builds them.
 
 use serde_json::json;
-use ward::handlers;
+use ward::http::routes as handlers;
 use ward_tests::{app, parts, request, unique_login, PASSWORD};
 
 #[tokio::test]

@@ -7,10 +7,12 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use ward::accounts::{self, SignIn};
+use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::second_factor::SecondFactor;
+use ward::domain::two_factor;
 use ward::store::keys;
-use ward::verify::{verify, SecondFactor};
-use ward::{two_factor, ApiError, Now};
+use ward::{Error, Now};
+use ward_tests::verify;
 use ward_tests::{
     app, call, client, counted_app, enrolled_account, event_types, mfa_token, signed_in_account,
     unique_login, PASSWORD,
@@ -27,15 +29,16 @@ async fn sign_in_session(app: &ward::App, login: &str, now: Now) -> String {
 }
 
 async fn lives(app: &ward::App, token: &str, now: Now) -> bool {
-    ward::auth::authenticate(&app.store, token, now)
+    ward::domain::session::authenticate(&app.store, token, now)
         .await
         .is_ok()
 }
 
 async fn events_of(app: &ward::App, account_id: &str) -> Vec<String> {
-    let (page, _) = ward::events::page(&app.store, account_id, None, Now::current())
+    let (page, _) = ward::domain::security_log::page(&app.store, account_id, None, Now::current())
         .await
-        .unwrap();
+        .unwrap()
+        .into_parts();
     event_types(&page)
 }
 
@@ -68,7 +71,9 @@ async fn sessions_are_listed_newest_first_and_end_one_by_one_or_all_but_mine() {
         .all(|s| s["ip"].is_string() && s["user_agent"].is_string()));
     for token in &tokens {
         assert!(!listed.to_string().contains(token.as_str()));
-        assert!(!listed.to_string().contains(&ward::token::digest(token)));
+        assert!(!listed
+            .to_string()
+            .contains(&ward::crypto::random::digest(token)));
     }
 
     // End the oldest: dead at once; again, or another account's id, is 404.
@@ -184,7 +189,7 @@ async fn enabling_two_factor_ends_every_other_session_however_many() {
             tokens.push(sign_in_session(&app, &account.login, now).await);
         }
         let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
-        let code = ward::totp::code_at_step(&secret, now.secs() / 30).unwrap();
+        let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30).unwrap();
         let keys = app.keys().await.unwrap();
         two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now)
             .await
@@ -199,7 +204,7 @@ async fn enabling_two_factor_ends_every_other_session_however_many() {
             lives(&app, &account.session_token, now).await,
             "the caller's stays"
         );
-        let listed = ward::sessions::live(&app.store, &account.account_id, now)
+        let listed = ward::domain::session::live(&app.store, &account.account_id, now)
             .await
             .unwrap();
         assert_eq!(listed.len(), 1, "{others} others");
@@ -225,7 +230,7 @@ async fn a_sign_in_racing_the_enable_never_keeps_a_password_only_session() {
         let credentials = json!({ "login": account.login, "password": PASSWORD });
         let session = account.session_token.clone();
         let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
-        let code = ward::totp::code_at_step(&secret, Now::current().secs() / 30).unwrap();
+        let code = ward::crypto::totp::code_at_step(&secret, Now::current().secs() / 30).unwrap();
         // The SignIn starts 0 to 110 ms after the enable (which takes longer: it lists and
         // deletes), so that it lands before, during and after the enable's write.
         let delay = std::time::Duration::from_millis(10 * round);
@@ -334,11 +339,11 @@ async fn an_mfa_token_dies_when_two_factor_is_disabled_or_enabled_again() {
     let keys = app.keys().await.unwrap();
     let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
     let later = now.plus_secs(30);
-    let code = ward::totp::code_at_step(&secret, later.secs() / 30).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, later.secs() / 30).unwrap();
     two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), later)
         .await
         .unwrap();
-    let next = ward::totp::code_at_step(&secret, later.secs() / 30 + 1).unwrap();
+    let next = ward::crypto::totp::code_at_step(&secret, later.secs() / 30 + 1).unwrap();
     let refused = verify(
         &app,
         &old_token,
@@ -349,7 +354,7 @@ async fn an_mfa_token_dies_when_two_factor_is_disabled_or_enabled_again() {
     .await;
     assert_eq!(
         refused.unwrap_err(),
-        ApiError::MfaTokenInvalid,
+        Error::MfaTokenInvalid,
         "a token of the old enrolment"
     );
     let fresh = mfa_token(&app, &account.login, later).await;
@@ -389,7 +394,7 @@ async fn a_locked_known_login_and_a_locked_unknown_one_make_the_same_calls() {
         "the failure that locks: the count learnt, the lock set, the failure and the lock logged"
     );
     let refused = &seen[0][10];
-    assert!(matches!(refused.0, ApiError::TooManyAttempts { .. }));
+    assert!(matches!(refused.0, Error::TooManyAttempts { .. }));
     assert_eq!(
         refused.1,
         ["GetItem", "UpdateItem"],
@@ -409,13 +414,13 @@ async fn a_count_lasts_thirty_days_for_known_and_unknown_logins_alike() {
                 .await
                 .unwrap_err();
         }
-        let later = start.plus_secs(ward::throttle::COUNT_LIFETIME_SECS + 60);
+        let later = start.plus_secs(ward::domain::throttle::COUNT_LIFETIME_SECS + 60);
         for _ in 0..2 {
             let answer =
                 accounts::sign_in(&app.store, login, "not the password", &client(), later).await;
             assert_eq!(
                 answer.unwrap_err(),
-                ApiError::InvalidCredentials,
+                Error::InvalidCredentials,
                 "{login}: the count started again"
             );
         }
@@ -433,7 +438,16 @@ async fn an_account_holds_at_most_100_live_tokens_even_when_creates_race() {
         let app = &app;
         let session = &account.session;
         async move {
-            ward::tokens::create(&app.store, session, &name, PASSWORD, None, &client(), now).await
+            ward::domain::access_token::create(
+                &app.store,
+                session,
+                &name,
+                PASSWORD,
+                None,
+                &client(),
+                now,
+            )
+            .await
         }
     };
     let mut ids = Vec::new();
@@ -451,24 +465,24 @@ async fn an_account_holds_at_most_100_live_tokens_even_when_creates_race() {
     assert!(
         refused
             .iter()
-            .all(|error| **error == ApiError::TokenLimitReached),
+            .all(|error| **error == Error::TokenLimitReached),
         "{refused:?}"
     );
-    let listed = ward::tokens::list(&app.store, &account.account_id, now)
+    let listed = ward::domain::access_token::list(&app.store, &account.account_id, now)
         .await
         .unwrap();
     assert_eq!(listed.len(), 100);
-    ward::tokens::revoke(&app.store, &account.session, &ids[0], &client(), now)
+    ward::domain::access_token::revoke(&app.store, &account.session, &ids[0], &client(), now)
         .await
         .unwrap();
     assert!(create("after a revoke".into()).await.is_ok());
     assert_eq!(
         create("one too many".into()).await.unwrap_err(),
-        ApiError::TokenLimitReached
+        Error::TokenLimitReached
     );
     // Expired tokens do not count.
     let later = now.plus_secs(31 * 86_400);
-    let fresh = ward::tokens::create(
+    let fresh = ward::domain::access_token::create(
         &app.store,
         &account.session,
         "new",
@@ -488,18 +502,18 @@ async fn logins_are_capped_at_254_bytes_and_a_254_byte_login_gets_its_qr_code() 
     let too_long = "é".repeat(128);
     let refused = accounts::sign_up(&app.store, &too_long, PASSWORD, &client(), now).await;
     assert!(
-        matches!(refused, Err(ApiError::InvalidRequest(_))),
+        matches!(refused, Err(Error::InvalidRequest(_))),
         "256 bytes: {refused:?}"
     );
     let mut bytes = [0u8; 4];
-    ward::token::fill_random(&mut bytes).unwrap();
-    let login = format!("{}{}", ward::token::hex(&bytes), "é".repeat(123));
+    ward::crypto::random::fill_random(&mut bytes).unwrap();
+    let login = format!("{}{}", ward::crypto::random::hex(&bytes), "é".repeat(123));
     assert_eq!(login.len(), 254);
     let account = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
         .await
         .unwrap();
     let token = sign_in_session(&app, &login, now).await;
-    let principal = ward::auth::authenticate_session(&app.store, &token, now)
+    let principal = ward::domain::session::authenticate_session(&app.store, &token, now)
         .await
         .unwrap();
     let keys = app.keys().await.unwrap();
@@ -595,7 +609,7 @@ async fn a_throttled_entry_follows_the_failure_that_caused_it() {
 #[tokio::test]
 async fn entries_past_their_year_are_never_listed() {
     let app = app().await;
-    let long_ago = Now::current().plus_secs(-(ward::events::RETENTION_SECS + 86_400));
+    let long_ago = Now::current().plus_secs(-(ward::domain::security_log::RETENTION_SECS + 86_400));
     let account = signed_in_account(&app, "log-expiry", long_ago).await;
     let kinds = events_of(&app, &account.account_id).await;
     assert!(

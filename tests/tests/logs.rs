@@ -4,7 +4,7 @@
 //! would blind it.
 
 use serde_json::{json, Value};
-use ward::handlers;
+use ward::http::routes as handlers;
 use ward_tests::{app, capture_logs, parts, request, unique_login};
 
 #[tokio::test]
@@ -52,7 +52,7 @@ async fn no_password_code_secret_or_token_reaches_a_log_line_or_an_event() {
             .decode(secret_text.as_bytes())
             .unwrap();
         let step = ward::Now::current().secs() / 30;
-        let confirming = ward::totp::code_at_step(&secret, step).unwrap();
+        let confirming = ward::crypto::totp::code_at_step(&secret, step).unwrap();
         let (status, enabled) = parts(
             handlers::setup_verify(
                 &app,
@@ -79,7 +79,7 @@ async fn no_password_code_secret_or_token_reaches_a_log_line_or_an_event() {
                 .unwrap(),
         );
         let mfa = challenge["mfa_token"].as_str().unwrap().to_string();
-        let next = ward::totp::code_at_step(&secret, step + 1).unwrap();
+        let next = ward::crypto::totp::code_at_step(&secret, step + 1).unwrap();
         handlers::verify_code(
             &app,
             post(
@@ -169,12 +169,12 @@ async fn no_password_code_secret_or_token_reaches_a_log_line_or_an_event() {
             next,
         ]);
         for token in [session, mfa, mfa_2] {
-            secrets.push(ward::token::digest(&token));
+            secrets.push(ward::crypto::random::digest(&token));
             secrets.push(token);
         }
         for answer in [&by_code, &by_recovery] {
             let token = answer["session_token"].as_str().unwrap().to_string();
-            secrets.push(ward::token::digest(&token));
+            secrets.push(ward::crypto::random::digest(&token));
             secrets.push(token);
         }
         let second_set = regenerated["recovery_codes"]

@@ -44,7 +44,7 @@ async fn enrolled() -> Enrolled {
         .decode(setup["secret"].as_str().unwrap().as_bytes())
         .unwrap();
     let step = ward::Now::current().secs() / 30;
-    let code = ward::totp::code_at_step(&secret, step).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, step).unwrap();
     let (status, _, enabled) = call(
         Method::POST,
         "/v1/two-factor/setup/verify",
@@ -140,8 +140,8 @@ async fn the_key_rotates_under_a_running_stack_and_every_account_keeps_working()
     let (old_version, mut ring_keys) = ring().await;
     let new_version = old_version + 1;
     let mut material = [0u8; 32];
-    ward::token::fill_random(&mut material).unwrap();
-    ring_keys.insert(new_version, ward::token::hex(&material));
+    ward::crypto::random::fill_random(&mut material).unwrap();
+    ring_keys.insert(new_version, ward::crypto::random::hex(&material));
     put_ring(old_version, &ring_keys).await; // step 1: the new key joins the ring
     put_ring(new_version, &ring_keys).await; // step 2: it becomes current
 
@@ -163,7 +163,7 @@ async fn the_key_rotates_under_a_running_stack_and_every_account_keeps_working()
     );
 
     // The account of before: the app's code, then its codes, then one of them.
-    let code = ward::totp::code_at_step(&before.secret, before.step + 1).unwrap();
+    let code = ward::crypto::totp::code_at_step(&before.secret, before.step + 1).unwrap();
     let (status, answer) = sign_in_with(&before, json!({ "code": code })).await;
     assert_eq!(status, 200, "{answer}");
     let item = stored(before.account_id.clone()).await;
@@ -209,7 +209,7 @@ async fn the_key_rotates_under_a_running_stack_and_every_account_keeps_working()
     let after = enrolled().await;
     let item = stored(after.account_id.clone()).await;
     assert_eq!(get_b(&item, "tf_secret").unwrap()[0], new_version);
-    let code = ward::totp::code_at_step(&after.secret, after.step + 1).unwrap();
+    let code = ward::crypto::totp::code_at_step(&after.secret, after.step + 1).unwrap();
     assert_eq!(sign_in_with(&after, json!({ "code": code })).await.0, 200);
     let (status, _) = sign_in_with(&after, json!({ "recovery_code": after.codes[0] })).await;
     assert_eq!(status, 200);

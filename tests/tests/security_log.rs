@@ -2,9 +2,13 @@
 //! The security log, the calls each two-factor route makes, and the Verify2FACode body rules.
 
 use serde_json::json;
-use ward::events::{self, EventKind};
-use ward::verify::{verify, SecondFactor};
-use ward::{handlers, two_factor, Now};
+use ward::domain::records::{Entry, EventKind};
+use ward::domain::second_factor::SecondFactor;
+use ward::domain::security_log as events;
+use ward::domain::two_factor;
+use ward::http::routes as handlers;
+use ward::Now;
+use ward_tests::verify;
 use ward_tests::{app, client, counted_app, enrolled_account, mfa_token, parts, request, PASSWORD};
 
 use ward_tests::event_types as types;
@@ -41,7 +45,8 @@ async fn every_change_and_failure_is_logged_newest_first() {
 
     let (page, next) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert_eq!(next, None);
     let seen = types(&page);
     // Newest first: disable, the recovery sign-in (two entries), the failure, then enrolment's own.
@@ -56,7 +61,10 @@ async fn every_change_and_failure_is_logged_newest_first() {
         enrolment,
         ["account_created", "signed_in", "two_factor_enabled"]
     );
-    for event in &page {
+    for entry in &page {
+        // The public form of the entry, as the route serialises it.
+        let event =
+            serde_json::to_value(ward::http::security_log::Event::from(entry.clone())).unwrap();
         let keys: Vec<_> = event.as_object().unwrap().keys().cloned().collect();
         assert_eq!(keys, ["at", "ip", "type", "user_agent"]);
         assert_eq!(event["ip"], "192.0.2.10");
@@ -73,13 +81,17 @@ async fn the_log_pages_by_50_with_a_cursor() {
         let at = Now {
             millis: base.millis + index,
         };
-        let item = ward::store::event_item(&account.account_id, EventKind::SignedIn, &client(), at)
-            .unwrap();
+        let item = ward::store::event_item(
+            &account.account_id,
+            &Entry::new(EventKind::SignedIn, &client(), at),
+        )
+        .unwrap();
         app.store.put(item).await.unwrap();
     }
     let (first, cursor) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert_eq!(first.len(), 50);
     let cursor = cursor.expect("a second page");
     let (second, end) = events::page(
@@ -89,7 +101,8 @@ async fn the_log_pages_by_50_with_a_cursor() {
         Now::current(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .into_parts();
     assert!(
         second.len() >= 13,
         "the rest of the 60 plus the enrolment's own events"
@@ -108,7 +121,7 @@ async fn the_log_pages_by_50_with_a_cursor() {
             )
             .await
             .unwrap()
-            .0
+            .entries
             .is_empty()
     );
 
@@ -160,7 +173,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
     let keys = app.keys().await.unwrap();
     calls.take();
 
-    ward::auth::authenticate(&app.store, &account.session_token, now)
+    ward::domain::session::authenticate(&app.store, &account.session_token, now)
         .await
         .unwrap();
     assert_eq!(
@@ -203,7 +216,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
         "verify-code, wrong code"
     );
 
-    two_factor::view_codes(
+    ward::domain::recovery::view_codes(
         &app.store,
         &keys,
         &account.session,
@@ -219,7 +232,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
         "recovery-view (after the session read)"
     );
 
-    two_factor::regenerate_codes(
+    ward::domain::recovery::regenerate_codes(
         &app.store,
         &keys,
         &account.session,
@@ -264,7 +277,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
     let secret = data_encoding::BASE32_NOPAD
         .decode(pending.secret.as_bytes())
         .unwrap();
-    let code = ward::totp::code_at_step(&secret, now.secs() / 30 + 1).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30 + 1).unwrap();
     two_factor::confirm_setup(
         &app.store,
         &keys,
@@ -308,16 +321,15 @@ async fn a_lock_is_logged_once_however_many_attempts_it_refuses() {
     let fresh = mfa_token(&app, &account.login, start).await;
     for seconds in [0, 1, 5, 29] {
         let refused = verify(&app, &fresh, &wrong, &client(), start.plus_secs(seconds)).await;
-        assert!(matches!(
-            refused,
-            Err(ward::ApiError::TooManyAttempts { .. })
-        ));
+        assert!(matches!(refused, Err(ward::Error::TooManyAttempts { .. })));
     }
-    let count =
-        |page: &[serde_json::Value]| types(page).iter().filter(|t| *t == "throttled").count();
+    let count = |page: &[ward::domain::records::LoggedEntry]| {
+        types(page).iter().filter(|t| *t == "throttled").count()
+    };
     let (page, _) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert_eq!(count(&page), 1, "one entry for the first lock");
 
     // After the wait, one more failure starts a second lock: one more entry.
@@ -326,13 +338,11 @@ async fn a_lock_is_logged_once_however_many_attempts_it_refuses() {
         .unwrap_err();
     for seconds in [31, 40] {
         let refused = verify(&app, &fresh, &wrong, &client(), start.plus_secs(seconds)).await;
-        assert!(matches!(
-            refused,
-            Err(ward::ApiError::TooManyAttempts { .. })
-        ));
+        assert!(matches!(refused, Err(ward::Error::TooManyAttempts { .. })));
     }
     let (page, _) = events::page(&app.store, &account.account_id, None, Now::current())
         .await
-        .unwrap();
+        .unwrap()
+        .into_parts();
     assert_eq!(count(&page), 2);
 }

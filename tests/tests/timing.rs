@@ -4,7 +4,7 @@
 //! other): other tests racing dozens of requests at the same emulator would skew what it measures.
 
 use std::time::{Duration, Instant};
-use ward::accounts::{self, SignIn};
+use ward::domain::account::{self as accounts, SignIn};
 use ward::Now;
 use ward_tests::{app, client, unique_login, PASSWORD};
 
@@ -90,7 +90,7 @@ async fn unknown_login_and_wrong_password_take_the_same_time() {
             .await;
             times.push(started.elapsed());
             assert!(
-                matches!(refused, Err(ward::ApiError::TooManyAttempts { .. })),
+                matches!(refused, Err(ward::Error::TooManyAttempts { .. })),
                 "{refused:?}"
             );
         }

@@ -2,8 +2,10 @@
 //! Personal access tokens and the authorizer, against the DynamoDB emulator.
 
 use serde_json::{json, Value};
-use ward::authorizer::{decide, AuthorizerRequest};
-use ward::{handlers, tokens, ApiError, Now};
+use ward::domain::access_token as tokens;
+use ward::http::authorizer::{decide, AuthorizerRequest};
+use ward::http::routes as handlers;
+use ward::{Error, Now};
 use ward_tests::{app, client, counted_app, enrolled_account, parts, request, PASSWORD};
 
 async fn create(app: &ward::App, session: &str, body: Value) -> (u16, Value) {
@@ -102,7 +104,9 @@ async fn create_list_whoami_revoke() {
     assert!(entry["last_used_at"].is_null());
     assert!(
         !listed.to_string().contains(&token)
-            && !listed.to_string().contains(&ward::token::digest(&token))
+            && !listed
+                .to_string()
+                .contains(&ward::crypto::random::digest(&token))
     );
 
     let (status, me) = whoami(&app, &token).await;
@@ -273,18 +277,18 @@ async fn a_mistyped_token_is_refused_without_a_database_read() {
     let typo = format!("{}x", &token[..token.len() - 1]);
     calls.take();
     assert_eq!(
-        ward::auth::authenticate(&app.store, &typo, Now::current())
+        ward::domain::session::authenticate(&app.store, &typo, Now::current())
             .await
             .unwrap_err(),
-        ApiError::Unauthorized
+        Error::Unauthorized
     );
     assert!(calls.take().is_empty());
     // Well formed but unknown: one read.
     assert_eq!(
-        ward::auth::authenticate(&app.store, &token, Now::current())
+        ward::domain::session::authenticate(&app.store, &token, Now::current())
             .await
             .unwrap_err(),
-        ApiError::Unauthorized
+        Error::Unauthorized
     );
     assert_eq!(calls.take(), ["GetItem"]);
 }
@@ -307,16 +311,16 @@ async fn an_expired_token_is_refused_at_once() {
     .unwrap();
     let last_second = now.plus_secs(86_399);
     assert!(
-        ward::auth::authenticate(&app.store, &created.token, last_second)
+        ward::domain::session::authenticate(&app.store, &created.token, last_second)
             .await
             .is_ok()
     );
     let expired = now.plus_secs(86_400);
     assert_eq!(
-        ward::auth::authenticate(&app.store, &created.token, expired)
+        ward::domain::session::authenticate(&app.store, &created.token, expired)
             .await
             .unwrap_err(),
-        ApiError::Unauthorized
+        Error::Unauthorized
     );
     assert!(tokens::list(&app.store, &account.account_id, expired)
         .await
@@ -349,7 +353,7 @@ async fn last_used_is_written_at_most_once_a_minute() {
     .await
     .unwrap();
     calls.take();
-    ward::auth::authenticate(&app.store, &created.token, now)
+    ward::domain::session::authenticate(&app.store, &created.token, now)
         .await
         .unwrap();
     assert_eq!(
@@ -358,7 +362,7 @@ async fn last_used_is_written_at_most_once_a_minute() {
         "the first use is recorded"
     );
     for seconds in [1, 30, 59] {
-        ward::auth::authenticate(&app.store, &created.token, now.plus_secs(seconds))
+        ward::domain::session::authenticate(&app.store, &created.token, now.plus_secs(seconds))
             .await
             .unwrap();
     }
@@ -367,7 +371,7 @@ async fn last_used_is_written_at_most_once_a_minute() {
         ["GetItem", "GetItem", "GetItem"],
         "no write within the minute"
     );
-    ward::auth::authenticate(&app.store, &created.token, now.plus_secs(60))
+    ward::domain::session::authenticate(&app.store, &created.token, now.plus_secs(60))
         .await
         .unwrap();
     assert_eq!(

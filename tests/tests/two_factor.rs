@@ -1,9 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Two-factor authentication against the DynamoDB emulator, with a pinned clock.
 
-use ward::accounts::{self, SignIn};
-use ward::verify::{verify, SecondFactor};
-use ward::{two_factor, ApiError, Now};
+use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::second_factor::SecondFactor;
+use ward::domain::two_factor;
+use ward::{Error, Now};
+use ward_tests::verify;
 use ward_tests::{app, client, enrolled_account, mfa_token, signed_in_account, PASSWORD};
 
 fn code(text: &str) -> SecondFactor {
@@ -24,7 +26,7 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     // Never started: nothing to confirm.
     let never =
         two_factor::confirm_setup(&app.store, &keys, &session, "123456", &client(), now).await;
-    assert_eq!(never.unwrap_err(), ApiError::SetupNotStarted);
+    assert_eq!(never.unwrap_err(), Error::SetupNotStarted);
 
     // Wrong password: refused before anything is made.
     let wrong = two_factor::start_setup(
@@ -37,7 +39,7 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
         now,
     )
     .await;
-    assert_eq!(wrong.err().unwrap(), ApiError::InvalidPassword);
+    assert_eq!(wrong.err().unwrap(), Error::InvalidPassword);
 
     // Step 1 twice: the second secret replaces the first.
     let first = two_factor::start_setup(
@@ -73,17 +75,17 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
             .decode(base32.as_bytes())
             .unwrap()
     };
-    let old_code = ward::totp::code_at_step(&secret_of(&first.secret), step).unwrap();
+    let old_code = ward::crypto::totp::code_at_step(&secret_of(&first.secret), step).unwrap();
     let refused =
         two_factor::confirm_setup(&app.store, &keys, &session, &old_code, &client(), now).await;
-    assert_eq!(refused.unwrap_err(), ApiError::InvalidCode);
+    assert_eq!(refused.unwrap_err(), Error::InvalidCode);
 
     // A wrong code leaves the pending secret in place.
     let typo =
         two_factor::confirm_setup(&app.store, &keys, &session, "000000", &client(), now).await;
-    assert_eq!(typo.unwrap_err(), ApiError::InvalidCode);
+    assert_eq!(typo.unwrap_err(), Error::InvalidCode);
     let secret = secret_of(&second.secret);
-    let confirming = ward::totp::code_at_step(&secret, step).unwrap();
+    let confirming = ward::crypto::totp::code_at_step(&secret, step).unwrap();
     let codes = two_factor::confirm_setup(&app.store, &keys, &session, &confirming, &client(), now)
         .await
         .unwrap();
@@ -92,9 +94,9 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     let status = accounts::status(&app.store, &session.account_id)
         .await
         .unwrap();
-    assert_eq!(status["two_factor"]["enabled"], true);
-    assert_eq!(status["two_factor"]["recovery_codes_remaining"], 10);
-    assert!(status["two_factor"]["enabled_at"].as_str().is_some());
+    assert!(status.two_factor_enabled);
+    assert_eq!(status.recovery_codes_remaining, Some(10));
+    assert!(status.enabled_at.is_some());
 
     let again = two_factor::start_setup(
         &app.store,
@@ -106,7 +108,7 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
         now,
     )
     .await;
-    assert_eq!(again.err().unwrap(), ApiError::TwoFactorAlreadyEnabled);
+    assert_eq!(again.err().unwrap(), Error::TwoFactorAlreadyEnabled);
 
     // SignIn now asks for the second factor; the confirming code cannot be used again.
     let token = mfa_token(&app, &login, now).await;
@@ -114,9 +116,9 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
         verify(&app, &token, &code(&confirming), &client(), now)
             .await
             .unwrap_err(),
-        ApiError::InvalidCode
+        Error::InvalidCode
     );
-    let next = ward::totp::code_at_step(&secret, step + 1).unwrap();
+    let next = ward::crypto::totp::code_at_step(&secret, step + 1).unwrap();
     let signed_in = verify(&app, &token, &code(&next), &client(), now)
         .await
         .unwrap();
@@ -145,10 +147,10 @@ async fn a_pending_setup_expires_after_ten_minutes() {
         .decode(pending.secret.as_bytes())
         .unwrap();
     let later = now.plus_secs(600);
-    let code = ward::totp::code_at_step(&secret, later.secs() / 30).unwrap();
+    let code = ward::crypto::totp::code_at_step(&secret, later.secs() / 30).unwrap();
     let expired =
         two_factor::confirm_setup(&app.store, &keys, &session, &code, &client(), later).await;
-    assert_eq!(expired.unwrap_err(), ApiError::SetupNotStarted);
+    assert_eq!(expired.unwrap_err(), Error::SetupNotStarted);
 }
 
 #[tokio::test]
@@ -175,7 +177,7 @@ async fn a_code_is_accepted_once_and_never_an_earlier_one() {
             verify(&app, &token, &code(&replay), &client(), at(2))
                 .await
                 .unwrap_err(),
-            ApiError::InvalidCode
+            Error::InvalidCode
         );
     }
     // The next step is fine (one step of clock drift either side is accepted).
@@ -214,11 +216,11 @@ async fn recovery_codes_work_once_and_show_as_used() {
         now,
     )
     .await;
-    assert_eq!(again.unwrap_err(), ApiError::InvalidCode);
+    assert_eq!(again.unwrap_err(), Error::InvalidCode);
     let malformed = verify(&app, &token, &recovery("not-a-code"), &client(), now).await;
-    assert_eq!(malformed.unwrap_err(), ApiError::InvalidCode);
+    assert_eq!(malformed.unwrap_err(), Error::InvalidCode);
 
-    let view = two_factor::view_codes(
+    let view = ward::domain::recovery::view_codes(
         &app.store,
         &keys,
         &account.session,
@@ -237,9 +239,9 @@ async fn recovery_codes_work_once_and_show_as_used() {
     let status = accounts::status(&app.store, &account.account_id)
         .await
         .unwrap();
-    assert_eq!(status["two_factor"]["recovery_codes_remaining"], 9);
+    assert_eq!(status.recovery_codes_remaining, Some(9));
 
-    let wrong = two_factor::view_codes(
+    let wrong = ward::domain::recovery::view_codes(
         &app.store,
         &keys,
         &account.session,
@@ -248,7 +250,7 @@ async fn recovery_codes_work_once_and_show_as_used() {
         now,
     )
     .await;
-    assert_eq!(wrong.err().unwrap(), ApiError::InvalidPassword);
+    assert_eq!(wrong.err().unwrap(), Error::InvalidPassword);
 }
 
 #[tokio::test]
@@ -257,7 +259,7 @@ async fn regenerating_makes_every_old_code_useless() {
     let account = enrolled_account(&app, "regen", Now::current()).await;
     let now = account.enrolled_at;
     let keys = app.keys().await.unwrap();
-    let fresh = two_factor::regenerate_codes(
+    let fresh = ward::domain::recovery::regenerate_codes(
         &app.store,
         &keys,
         &account.session,
@@ -281,7 +283,7 @@ async fn regenerating_makes_every_old_code_useless() {
         now,
     )
     .await;
-    assert_eq!(old.unwrap_err(), ApiError::InvalidCode);
+    assert_eq!(old.unwrap_err(), Error::InvalidCode);
     let new = verify(&app, &token, &recovery(&fresh[0]), &client(), now)
         .await
         .unwrap();
@@ -304,14 +306,14 @@ async fn disabling_removes_the_second_factor() {
         now,
     )
     .await;
-    assert_eq!(wrong.unwrap_err(), ApiError::InvalidPassword);
+    assert_eq!(wrong.unwrap_err(), Error::InvalidPassword);
     two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now)
         .await
         .unwrap();
 
     let again = two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now).await;
-    assert_eq!(again.unwrap_err(), ApiError::TwoFactorNotEnabled);
-    let view = two_factor::view_codes(
+    assert_eq!(again.unwrap_err(), Error::TwoFactorNotEnabled);
+    let view = ward::domain::recovery::view_codes(
         &app.store,
         &keys,
         &account.session,
@@ -320,8 +322,8 @@ async fn disabling_removes_the_second_factor() {
         now,
     )
     .await;
-    assert_eq!(view.err().unwrap(), ApiError::TwoFactorNotEnabled);
-    let regenerate = two_factor::regenerate_codes(
+    assert_eq!(view.err().unwrap(), Error::TwoFactorNotEnabled);
+    let regenerate = ward::domain::recovery::regenerate_codes(
         &app.store,
         &keys,
         &account.session,
@@ -330,10 +332,10 @@ async fn disabling_removes_the_second_factor() {
         now,
     )
     .await;
-    assert_eq!(regenerate.err().unwrap(), ApiError::TwoFactorNotEnabled);
+    assert_eq!(regenerate.err().unwrap(), Error::TwoFactorNotEnabled);
 
     // The session that disabled it is still valid; SignIn needs only the password.
-    let still = ward::auth::authenticate(&app.store, &account.session_token, now)
+    let still = ward::domain::session::authenticate(&app.store, &account.session_token, now)
         .await
         .unwrap();
     assert_eq!(still.account_id, account.account_id);
@@ -350,13 +352,17 @@ async fn disabling_removes_the_second_factor() {
         now.plus_secs(30),
     )
     .await;
-    assert_eq!(late.unwrap_err(), ApiError::MfaTokenInvalid);
+    assert_eq!(late.unwrap_err(), Error::MfaTokenInvalid);
     let status = accounts::status(&app.store, &account.account_id)
         .await
         .unwrap();
     assert_eq!(
-        status["two_factor"],
-        serde_json::json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": null})
+        (
+            status.two_factor_enabled,
+            status.enabled_at,
+            status.recovery_codes_remaining
+        ),
+        (false, None, None)
     );
 }
 
@@ -374,7 +380,7 @@ async fn an_mfa_token_lives_300_seconds_and_yields_one_session() {
         now.plus_secs(300),
     )
     .await;
-    assert_eq!(expired.unwrap_err(), ApiError::MfaTokenInvalid);
+    assert_eq!(expired.unwrap_err(), Error::MfaTokenInvalid);
 
     let token = mfa_token(&app, &account.login, now).await;
     verify(
@@ -394,12 +400,12 @@ async fn an_mfa_token_lives_300_seconds_and_yields_one_session() {
         now.plus_secs(60),
     )
     .await;
-    assert_eq!(reused.unwrap_err(), ApiError::MfaTokenInvalid);
+    assert_eq!(reused.unwrap_err(), Error::MfaTokenInvalid);
 
     let forged = verify(&app, "ward_m_forged", &code("123456"), &client(), now).await;
-    assert_eq!(forged.unwrap_err(), ApiError::MfaTokenInvalid);
+    assert_eq!(forged.unwrap_err(), Error::MfaTokenInvalid);
     let session_as_mfa = verify(&app, "ward_s_whatever", &code("123456"), &client(), now).await;
-    assert_eq!(session_as_mfa.unwrap_err(), ApiError::MfaTokenInvalid);
+    assert_eq!(session_as_mfa.unwrap_err(), Error::MfaTokenInvalid);
 }
 
 #[tokio::test]
@@ -413,7 +419,7 @@ async fn an_mfa_token_dies_after_five_wrong_codes() {
             verify(&app, &token, &code("000000"), &client(), now)
                 .await
                 .unwrap_err(),
-            ApiError::InvalidCode
+            Error::InvalidCode
         );
     }
     // After the account's wait has passed, this token is still dead; a new one works.
@@ -426,7 +432,7 @@ async fn an_mfa_token_dies_after_five_wrong_codes() {
         later,
     )
     .await;
-    assert_eq!(dead.unwrap_err(), ApiError::MfaTokenInvalid);
+    assert_eq!(dead.unwrap_err(), Error::MfaTokenInvalid);
     let fresh = mfa_token(&app, &account.login, later).await;
     verify(
         &app,
@@ -461,8 +467,8 @@ async fn five_wrong_second_factors_lock_the_account_across_tokens() {
                 .unwrap_err(),
         );
     }
-    let mut expected = vec![ApiError::InvalidCode; 5];
-    expected.push(ApiError::TooManyAttempts { retry_after: 30 });
+    let mut expected = vec![Error::InvalidCode; 5];
+    expected.push(Error::TooManyAttempts { retry_after: 30 });
     assert_eq!(seen, expected);
 
     // Even the right code waits; after 30 s one attempt, which fails: 60 s.
@@ -472,20 +478,20 @@ async fn five_wrong_second_factors_lock_the_account_across_tokens() {
         verify(&app, &fresh, &right, &client(), start.plus_secs(29))
             .await
             .unwrap_err(),
-        ApiError::TooManyAttempts { retry_after: 1 }
+        Error::TooManyAttempts { retry_after: 1 }
     );
     let at_30 = start.plus_secs(30);
     assert_eq!(
         verify(&app, &fresh, &code("000000"), &client(), at_30)
             .await
             .unwrap_err(),
-        ApiError::InvalidCode
+        Error::InvalidCode
     );
     assert_eq!(
         verify(&app, &fresh, &right, &client(), at_30)
             .await
             .unwrap_err(),
-        ApiError::TooManyAttempts { retry_after: 60 }
+        Error::TooManyAttempts { retry_after: 60 }
     );
     // After the wait, the right code signs in and the count starts again.
     let at_90 = start.plus_secs(90);
@@ -505,7 +511,7 @@ async fn five_wrong_second_factors_lock_the_account_across_tokens() {
             verify(&app, &token, &code("000000"), &client(), at_90)
                 .await
                 .unwrap_err(),
-            ApiError::InvalidCode
+            Error::InvalidCode
         );
     }
 }
@@ -531,7 +537,7 @@ async fn concurrent_uses_of_one_totp_code_give_exactly_one_session() {
     let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     println!("4 concurrent, one TOTP code: {sessions} session(s), refusals {refused:?}");
     assert_eq!(sessions, 1);
-    assert!(refused.iter().all(|e| **e == ApiError::InvalidCode));
+    assert!(refused.iter().all(|e| **e == Error::InvalidCode));
 }
 
 #[tokio::test]
@@ -570,7 +576,7 @@ async fn a_burst_with_one_code_gives_at_most_one_session() {
     let sessions = results.iter().filter(|r| r.is_ok()).count();
     let throttled = results
         .iter()
-        .filter(|r| matches!(r, Err(ApiError::TooManyAttempts { .. })))
+        .filter(|r| matches!(r, Err(Error::TooManyAttempts { .. })))
         .count();
     println!("burst of 40, one code, one mfa_token: {sessions} session(s), {throttled} throttled");
     assert!(sessions <= 1);
@@ -591,8 +597,14 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         .iter()
         .zip(&account.recovery_codes)
         .map(|(token, old)| async { verify(&app, token, &recovery(old), &who, now).await.is_ok() });
-    let regenerate =
-        two_factor::regenerate_codes(&app.store, &keys, &account.session, PASSWORD, &who, now);
+    let regenerate = ward::domain::recovery::regenerate_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &who,
+        now,
+    );
     let (raced, fresh) = tokio::join!(futures::future::join_all(racing), regenerate);
     let fresh = fresh.unwrap();
     println!(
@@ -606,12 +618,19 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         let refused = verify(&app, token, &recovery(old), &who, now)
             .await
             .unwrap_err();
-        assert_eq!(refused, ApiError::InvalidCode);
+        assert_eq!(refused, Error::InvalidCode);
     }
     // And what a reader sees is one generation: the new ten, none used.
-    let view = two_factor::view_codes(&app.store, &keys, &account.session, PASSWORD, &who, now)
-        .await
-        .unwrap();
+    let view = ward::domain::recovery::view_codes(
+        &app.store,
+        &keys,
+        &account.session,
+        PASSWORD,
+        &who,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(view.remaining, 10);
     assert_eq!(
         view.codes
@@ -627,7 +646,7 @@ async fn no_secret_or_recovery_code_is_stored_in_clear() {
     let app = app().await;
     let account = enrolled_account(&app, "at-rest", Now::current()).await;
     let keys = app.keys().await.unwrap();
-    two_factor::view_codes(
+    ward::domain::recovery::view_codes(
         &app.store,
         &keys,
         &account.session,
@@ -665,7 +684,7 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
     let now = account.enrolled_at;
     let keys = app.keys().await.unwrap();
     for _ in 0..5 {
-        let view = two_factor::view_codes(
+        let view = ward::domain::recovery::view_codes(
             &app.store,
             &keys,
             &account.session,
@@ -674,18 +693,18 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
             now,
         )
         .await;
-        assert_eq!(view.err().unwrap(), ApiError::InvalidPassword);
+        assert_eq!(view.err().unwrap(), Error::InvalidPassword);
     }
     for _ in 0..5 {
         let wrong =
             accounts::sign_in(&app.store, &account.login, "wrong password", &client(), now).await;
-        assert_eq!(wrong.unwrap_err(), ApiError::InvalidCredentials);
+        assert_eq!(wrong.unwrap_err(), Error::InvalidCredentials);
     }
     // Ten in all, across routes: every password-confirmed route and SignIn now wait 30 s.
     let disable = two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now).await;
     assert_eq!(
         disable.unwrap_err(),
-        ApiError::TooManyAttempts { retry_after: 30 }
+        Error::TooManyAttempts { retry_after: 30 }
     );
     let sign_in = accounts::sign_in(
         &app.store,
@@ -697,9 +716,9 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
     .await;
     assert_eq!(
         sign_in.unwrap_err(),
-        ApiError::TooManyAttempts { retry_after: 20 }
+        Error::TooManyAttempts { retry_after: 20 }
     );
-    let view = two_factor::view_codes(
+    let view = ward::domain::recovery::view_codes(
         &app.store,
         &keys,
         &account.session,

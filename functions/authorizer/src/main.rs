@@ -6,5 +6,8 @@ use lambda_http::{lambda_runtime, service_fn, Error};
 async fn main() -> Result<(), Error> {
     ward::telemetry::init();
     let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
-    lambda_runtime::run(service_fn(|event| ward::authorizer::handle(&app, event))).await
+    lambda_runtime::run(service_fn(|event| {
+        ward::http::authorizer::handle(&app, event)
+    }))
+    .await
 }

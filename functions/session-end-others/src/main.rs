@@ -6,7 +6,7 @@ async fn main() -> Result<(), Error> {
     ward::telemetry::init();
     let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
     run(service_fn(|request| {
-        ward::handlers::session_end_others(&app, request)
+        ward::http::routes::session_end_others(&app, request)
     }))
     .await
 }

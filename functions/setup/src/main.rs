@@ -5,5 +5,8 @@ use lambda_http::{run, service_fn, Error};
 async fn main() -> Result<(), Error> {
     ward::telemetry::init();
     let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
-    run(service_fn(|request| ward::handlers::setup(&app, request))).await
+    run(service_fn(|request| {
+        ward::http::routes::setup(&app, request)
+    }))
+    .await
 }

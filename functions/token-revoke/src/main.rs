@@ -6,7 +6,7 @@ async fn main() -> Result<(), Error> {
     ward::telemetry::init();
     let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;
     run(service_fn(|request| {
-        ward::handlers::token_revoke(&app, request)
+        ward::http::routes::token_revoke(&app, request)
     }))
     .await
 }

@@ -1,26 +1,21 @@
-//! Bearer tokens and other random values: bytes from the OS generator, stored only as digests.
+//! Random values from the operating system's generator, and the digests bearer tokens are stored under.
 
-use crate::error::ApiError;
+use super::CryptoError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 
-/// Prefix of session tokens (256 random bits follow).
-pub const SESSION_PREFIX: &str = "ward_s_";
-/// Prefix of the short-lived tokens that stand between SignIn and Verify2FACode.
-pub const MFA_PREFIX: &str = "ward_m_";
-
 /// Fills `buffer` from the operating system's generator.
-pub fn fill_random(buffer: &mut [u8]) -> Result<(), ApiError> {
+pub fn fill_random(buffer: &mut [u8]) -> Result<(), CryptoError> {
     OsRng.try_fill_bytes(buffer).map_err(|_| {
         tracing::error!("the operating system's random generator failed");
-        ApiError::Internal
+        CryptoError
     })
 }
 
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     let mut bytes = [0u8; N];
     fill_random(&mut bytes)?;
     Ok(bytes)
@@ -33,7 +28,7 @@ pub struct IssuedToken {
 }
 
 /// Issues `prefix` followed by 256 random bits, base64url.
-pub fn issue(prefix: &str) -> Result<IssuedToken, ApiError> {
+pub fn issue(prefix: &str) -> Result<IssuedToken, CryptoError> {
     let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()?));
     let digest = digest(&token);
     Ok(IssuedToken { token, digest })
@@ -48,8 +43,8 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// A new account id: 128 random bits, hex.
-pub fn new_account_id() -> Result<String, ApiError> {
+/// A new identifier (an account's, a session's, a token's): 128 random bits, hex.
+pub fn new_id() -> Result<String, CryptoError> {
     Ok(hex(&random_bytes::<16>()?))
 }
 
@@ -59,10 +54,10 @@ mod tests {
 
     #[test]
     fn tokens_carry_256_random_bits_and_are_stored_by_digest() {
-        let first = issue(SESSION_PREFIX).unwrap();
-        let second = issue(SESSION_PREFIX).unwrap();
-        assert!(first.token.starts_with(SESSION_PREFIX));
-        assert_eq!(first.token.len(), SESSION_PREFIX.len() + 43);
+        let first = issue("ward_s_").unwrap();
+        let second = issue("ward_s_").unwrap();
+        assert!(first.token.starts_with("ward_s_"));
+        assert_eq!(first.token.len(), "ward_s_".len() + 43);
         assert_ne!(first.token, second.token);
         assert_eq!(first.digest, digest(&first.token));
         assert_eq!(first.digest.len(), 64);

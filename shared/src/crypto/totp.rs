@@ -1,7 +1,7 @@
 //! Authenticator codes: TOTP per RFC 6238 (HMAC-SHA1, 6 digits, 30-second steps, one step either
 //! side), the key URI authenticator apps read, and its QR code.
 
-use crate::error::ApiError;
+use super::CryptoError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -10,6 +10,8 @@ use totp_rs::{Algorithm, Builder};
 
 pub const STEP_SECS: i64 = 30;
 pub const DIGITS: usize = 6;
+/// Steps accepted either side of the current one, for clocks that drift and codes typed slowly.
+pub const WINDOW_STEPS: i64 = 1;
 /// 160 bits, as RFC 4226 recommends.
 pub const SECRET_BYTES: usize = 20;
 
@@ -21,8 +23,8 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// A fresh secret from the operating system's generator.
-pub fn new_secret() -> Result<[u8; SECRET_BYTES], ApiError> {
-    crate::token::random_bytes::<SECRET_BYTES>()
+pub fn new_secret() -> Result<[u8; SECRET_BYTES], CryptoError> {
+    super::random::random_bytes::<SECRET_BYTES>()
 }
 
 /// The secret as typed into an app by hand: base32, no padding.
@@ -41,7 +43,7 @@ pub fn otpauth_uri(issuer: &str, login: &str, secret: &[u8]) -> String {
 }
 
 /// The code of one step.
-pub fn code_at_step(secret: &[u8], step: i64) -> Result<String, ApiError> {
+pub fn code_at_step(secret: &[u8], step: i64) -> Result<String, CryptoError> {
     let totp = Builder::new()
         .with_algorithm(Algorithm::SHA1)
         .with_digits(DIGITS as u8)
@@ -49,7 +51,7 @@ pub fn code_at_step(secret: &[u8], step: i64) -> Result<String, ApiError> {
         .with_step_duration(STEP_SECS as u64)
         .with_secret(secret.to_vec())
         .build()
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|_| CryptoError)?;
     Ok(totp.generate((step.max(0) * STEP_SECS) as u64).to_string())
 }
 
@@ -60,14 +62,14 @@ pub fn accepted_step(
     code: &str,
     now_secs: i64,
     last_step: Option<i64>,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<i64>, CryptoError> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(None);
     }
     let current = now_secs.div_euclid(STEP_SECS);
     let mut accepted = None;
-    for step in current - 1..=current + 1 {
+    for step in current - WINDOW_STEPS..=current + WINDOW_STEPS {
         if last_step.is_some_and(|last| step <= last) {
             continue;
         }
@@ -80,9 +82,9 @@ pub fn accepted_step(
 }
 
 /// A QR code of `text` as a `data:image/png;base64,...` URI: 8 pixels a module, a 4-module quiet zone.
-pub fn qr_png_data_uri(text: &str) -> Result<String, ApiError> {
+pub fn qr_png_data_uri(text: &str) -> Result<String, CryptoError> {
     use qrcodegen::{QrCode, QrCodeEcc};
-    let qr = QrCode::encode_text(text, QrCodeEcc::Medium).map_err(|_| ApiError::Internal)?;
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium).map_err(|_| CryptoError)?;
     const SCALE: i32 = 8;
     const BORDER: i32 = 4;
     let modules = qr.size() + 2 * BORDER;
@@ -99,10 +101,8 @@ pub fn qr_png_data_uri(text: &str) -> Result<String, ApiError> {
         let mut encoder = png::Encoder::new(&mut png_bytes, side, side);
         encoder.set_color(png::ColorType::Grayscale);
         encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(|_| ApiError::Internal)?;
-        writer
-            .write_image_data(&pixels)
-            .map_err(|_| ApiError::Internal)?;
+        let mut writer = encoder.write_header().map_err(|_| CryptoError)?;
+        writer.write_image_data(&pixels).map_err(|_| CryptoError)?;
     }
     Ok(format!(
         "data:image/png;base64,{}",

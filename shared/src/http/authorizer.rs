@@ -2,9 +2,10 @@
 //! lets other APIs behind the same gateway accept this service's sessions and personal access
 //! tokens. It decides with the very code `whoami` uses: one DynamoDB read.
 
-use crate::auth::{self, Credential};
-use crate::error::ApiError;
-use crate::{App, Now};
+use crate::domain::records::Credential;
+use crate::domain::{session, Error as Refusal, Now};
+
+use crate::App;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -43,7 +44,7 @@ pub async fn decide(
     app: &App,
     request: &AuthorizerRequest,
     now: Now,
-) -> Result<AuthorizerResponse, ApiError> {
+) -> Result<AuthorizerResponse, Refusal> {
     let header = request
         .headers
         .iter()
@@ -55,9 +56,9 @@ pub async fn decide(
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(AuthorizerResponse::deny());
     }
-    let principal = match auth::authenticate(&app.store, bearer.trim(), now).await {
+    let principal = match session::authenticate(&app.store, bearer.trim(), now).await {
         Ok(principal) => principal,
-        Err(error) if error.is_server_error() => return Err(error),
+        Err(error) if super::error::status(&error) >= 500 => return Err(error),
         Err(_) => return Ok(AuthorizerResponse::deny()),
     };
     let (kind, token_id) = match principal.credential {
@@ -85,7 +86,9 @@ pub async fn handle(
     event: lambda_http::LambdaEvent<AuthorizerRequest>,
 ) -> Result<AuthorizerResponse, lambda_http::Error> {
     let request_id = event.context.request_id.clone();
-    match decide(app, &event.payload, Now::current()).await {
+    // Boxed: the decision's future nested in the runtime's is deeper than the compiler's
+    // default layout limit.
+    match Box::pin(decide(app, &event.payload, Now::current())).await {
         Ok(response) => {
             tracing::info!(
                 request_id,
@@ -97,7 +100,7 @@ pub async fn handle(
         Err(error) => {
             tracing::error!(
                 request_id,
-                error = error.code(),
+                error = super::error::code(&error),
                 "authorizer could not decide"
             );
             Err(Box::new(error))

@@ -2,7 +2,7 @@
 //! it with HKDF-SHA256. TOTP secrets and viewable recovery codes are sealed with AES-256-GCM, bound
 //! to their account (and purpose) as associated data; recovery codes are found by HMAC-SHA256.
 
-use crate::error::ApiError;
+use super::CryptoError;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
@@ -35,19 +35,19 @@ struct VersionKeys {
 }
 
 impl VersionKeys {
-    fn derive(master: &[u8]) -> Result<VersionKeys, ApiError> {
+    fn derive(master: &[u8]) -> Result<VersionKeys, CryptoError> {
         if master.len() < 32 {
             tracing::error!("a master key is shorter than 256 bits");
-            return Err(ApiError::Internal);
+            return Err(CryptoError);
         }
         let hkdf = Hkdf::<Sha256>::new(Some(b"ward/v1"), master);
         let mut seal_key = [0u8; 32];
         let mut recovery_lookup = [0u8; 32];
         hkdf.expand(b"seal", &mut seal_key)
-            .map_err(|_| ApiError::Internal)?;
+            .map_err(|_| CryptoError)?;
         hkdf.expand(b"recovery-lookup", &mut recovery_lookup)
-            .map_err(|_| ApiError::Internal)?;
-        let seal = Aes256Gcm::new_from_slice(&seal_key).map_err(|_| ApiError::Internal)?;
+            .map_err(|_| CryptoError)?;
+        let seal = Aes256Gcm::new_from_slice(&seal_key).map_err(|_| CryptoError)?;
         Ok(VersionKeys {
             seal,
             recovery_lookup,
@@ -86,7 +86,7 @@ struct Ring {
 
 impl Keys {
     /// A ring of one key, version 1.
-    pub fn derive(master: &[u8]) -> Result<Keys, ApiError> {
+    pub fn derive(master: &[u8]) -> Result<Keys, CryptoError> {
         Ok(Keys {
             current: 1,
             versions: BTreeMap::from([(1, VersionKeys::derive(master)?)]),
@@ -94,19 +94,19 @@ impl Keys {
     }
 
     /// The ring the key secret holds (see the type's documentation).
-    pub fn from_secret(text: &str) -> Result<Keys, ApiError> {
+    pub fn from_secret(text: &str) -> Result<Keys, CryptoError> {
         if !text.trim_start().starts_with('{') {
             return Keys::derive(text.as_bytes());
         }
         let ring: Ring = serde_json::from_str(text).map_err(|_| {
             tracing::error!("the key secret is not a key ring ({{\"current\", \"keys\"}})");
-            ApiError::Internal
+            CryptoError
         })?;
         let mut versions = BTreeMap::new();
         for (version, material) in &ring.keys {
             if *version == 0 {
                 tracing::error!("key versions start at 1");
-                return Err(ApiError::Internal);
+                return Err(CryptoError);
             }
             versions.insert(*version, VersionKeys::derive(material.as_bytes())?);
         }
@@ -115,7 +115,7 @@ impl Keys {
                 current = ring.current,
                 "the current key version is not in the ring"
             );
-            return Err(ApiError::Internal);
+            return Err(CryptoError);
         }
         Ok(Keys {
             current: ring.current,
@@ -128,13 +128,13 @@ impl Keys {
         self.current
     }
 
-    fn version(&self, version: u8) -> Result<&VersionKeys, ApiError> {
+    fn version(&self, version: u8) -> Result<&VersionKeys, CryptoError> {
         self.versions.get(&version).ok_or_else(|| {
             tracing::error!(
                 version,
                 "a value is sealed with a key version the ring lacks"
             );
-            ApiError::Internal
+            CryptoError
         })
     }
 
@@ -149,8 +149,8 @@ impl Keys {
         kind: Sealed,
         account_id: &str,
         plaintext: &[u8],
-    ) -> Result<Vec<u8>, ApiError> {
-        let nonce = crate::token::random_bytes::<NONCE_BYTES>()?;
+    ) -> Result<Vec<u8>, CryptoError> {
+        let nonce = super::random::random_bytes::<NONCE_BYTES>()?;
         let aad = Keys::associated_data(kind, account_id);
         let ciphertext = self
             .version(self.current)?
@@ -162,7 +162,7 @@ impl Keys {
                     aad: &aad,
                 },
             )
-            .map_err(|_| ApiError::Internal)?;
+            .map_err(|_| CryptoError)?;
         let mut sealed = Vec::with_capacity(1 + NONCE_BYTES + ciphertext.len());
         sealed.push(self.current);
         sealed.extend_from_slice(&nonce);
@@ -171,14 +171,19 @@ impl Keys {
     }
 
     /// Opens a value sealed with any version of the ring.
-    pub fn open(&self, kind: Sealed, account_id: &str, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
+    pub fn open(
+        &self,
+        kind: Sealed,
+        account_id: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let fail = || {
             tracing::error!(
                 account_id,
                 purpose = kind.label(),
                 "a sealed value does not open"
             );
-            ApiError::Internal
+            CryptoError
         };
         if sealed.len() < 1 + NONCE_BYTES + 16 {
             return Err(fail());
@@ -215,7 +220,7 @@ impl Keys {
         like: &str,
         account_id: &str,
         normalised_code: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, CryptoError> {
         self.recovery_code_id_with(id_version(like), account_id, normalised_code)
     }
 
@@ -229,14 +234,14 @@ impl Keys {
         version: u8,
         account_id: &str,
         normalised_code: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, CryptoError> {
         let keys = self.version(version)?;
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&keys.recovery_lookup)
-            .map_err(|_| ApiError::Internal)?;
+            .map_err(|_| CryptoError)?;
         mac.update(account_id.as_bytes());
         mac.update(b"|");
         mac.update(normalised_code.as_bytes());
-        let hex = crate::token::hex(&mac.finalize().into_bytes());
+        let hex = super::random::hex(&mac.finalize().into_bytes());
         // Ids from before the ring carry no version; version 1 keeps that form, so they still match.
         Ok(if version == 1 {
             hex

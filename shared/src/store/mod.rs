@@ -1,48 +1,48 @@
 //! Storage on DynamoDB: one table, string keys `pk`/`sk`, TTL attribute `expires_at`.
 //!
-//! This module is the only place that knows item layouts and the SDK's types. Every operation is a
-//! fixed number of key lookups and writes; every multi-item change is one `TransactWriteItems`.
-//! Items past their `expires_at` are treated as absent here, since DynamoDB's TTL deletion lags
-//! (and the local emulator never deletes).
+//! The only module that knows item layouts and the SDK's types. It implements the domain's
+//! storage ports ([`crate::domain::ports`]): each read is a fixed number of key lookups, each
+//! transition one conditional write whose outcome is named here, from the cancellation reasons,
+//! and never read by position upstream. Items past their `expires_at` are treated as absent, since
+//! DynamoDB's TTL deletion lags (and the local emulator never deletes).
+//!
+//! Layouts, one file each: `accounts` (the profile item: password, two-factor state, the
+//! throttle's counts), `sessions`, `tokens`, `events` (the security log).
 
-use crate::http::Client as RequestClient;
-use crate::Now;
+mod accounts;
+mod events;
+pub mod item;
+pub mod keys;
+mod sessions;
+mod tokens;
+
+pub use crate::domain::error::StorageError;
+pub use events::event_item;
+pub use item::*;
+
+use crate::domain::Now;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use std::collections::HashMap;
 
-pub type Item = HashMap<String, AttributeValue>;
-
-/// Why a storage call failed. Details are logged where the error is classified, never returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be reached or asked us to slow down: nothing was changed.
-    #[error("database unavailable")]
-    Unavailable,
-    /// Anything else: a bug or an item that does not parse.
-    #[error("database error")]
-    Internal,
-}
-
-impl From<StoreError> for crate::error::ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable => crate::error::ApiError::ServiceUnavailable,
-            StoreError::Internal => crate::error::ApiError::Internal,
-        }
-    }
-}
-
-/// The outcome of a transaction whose conditions may fail.
+/// The outcome of a transaction whose conditions may fail, read only inside this module: each
+/// port method turns it into an outcome with a name.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Transaction {
+enum Transaction {
     Committed,
     /// Cancelled; the flag at index i says whether item i's condition failed.
     ConditionFailed(Vec<bool>),
+}
+
+impl Transaction {
+    /// Whether the condition of the transaction's first item (by convention the item whose state
+    /// the transition depends on) is the one that failed.
+    fn first_failed(&self) -> bool {
+        matches!(self, Transaction::ConditionFailed(failed) if failed.first() == Some(&true))
+    }
 }
 
 /// Classifies an SDK error, logging its kind and code (never item contents, which may hold
@@ -50,7 +50,7 @@ pub enum Transaction {
 fn classify<E: ProvideErrorMetadata, R>(
     operation: &'static str,
     error: &SdkError<E, R>,
-) -> StoreError {
+) -> StorageError {
     match error {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
             tracing::error!(
@@ -58,7 +58,7 @@ fn classify<E: ProvideErrorMetadata, R>(
                 kind = "unreachable",
                 "the database could not be reached"
             );
-            StoreError::Unavailable
+            StorageError::Unavailable
         }
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("unknown");
@@ -74,9 +74,9 @@ fn classify<E: ProvideErrorMetadata, R>(
             );
             tracing::error!(operation, code, "the database refused a request");
             if busy {
-                StoreError::Unavailable
+                StorageError::Unavailable
             } else {
-                StoreError::Internal
+                StorageError::Internal
             }
         }
         _ => {
@@ -85,7 +85,7 @@ fn classify<E: ProvideErrorMetadata, R>(
                 kind = "construction",
                 "a database request could not be built"
             );
-            StoreError::Internal
+            StorageError::Internal
         }
     }
 }
@@ -124,7 +124,7 @@ enum Cancellation {
     /// It collided with another transaction; nothing was written.
     Conflict,
     /// Throttled, or any other reason: nothing was written.
-    Refused(StoreError),
+    Refused(StorageError),
 }
 
 fn cancellation(
@@ -150,79 +150,10 @@ fn cancellation(
         .any(|code| matches!(*code, "ThrottlingError" | "ProvisionedThroughputExceeded"));
     tracing::error!(operation = "TransactWriteItems", reasons = ?codes, "the database cancelled a transaction");
     Cancellation::Refused(if busy {
-        StoreError::Unavailable
+        StorageError::Unavailable
     } else {
-        StoreError::Internal
+        StorageError::Internal
     })
-}
-
-pub fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-pub fn b(bytes: Vec<u8>) -> AttributeValue {
-    AttributeValue::B(aws_smithy_types::Blob::new(bytes))
-}
-
-pub fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|value| value.as_s().ok())
-        .map(String::as_str)
-}
-
-pub fn get_n(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|value| value.as_n().ok())
-        .and_then(|text| text.parse().ok())
-}
-
-pub fn get_b<'a>(item: &'a Item, name: &str) -> Option<&'a [u8]> {
-    item.get(name)
-        .and_then(|value| value.as_b().ok())
-        .map(|blob| blob.as_ref())
-}
-
-pub fn get_ss(item: &Item, name: &str) -> Vec<String> {
-    item.get(name)
-        .and_then(|value| value.as_ss().ok())
-        .cloned()
-        .unwrap_or_default()
-}
-
-pub fn required_s(item: &Item, name: &str) -> Result<String, StoreError> {
-    get_s(item, name).map(str::to_string).ok_or_else(|| {
-        tracing::error!(attribute = name, "an item lacks a required attribute");
-        StoreError::Internal
-    })
-}
-
-/// Item keys, in one place.
-pub mod keys {
-    pub fn account(account_id: &str) -> (String, String) {
-        (format!("ACCOUNT#{account_id}"), "PROFILE".to_string())
-    }
-    pub fn login(login: &str) -> (String, String) {
-        (format!("LOGIN#{login}"), "LOGIN".to_string())
-    }
-    /// Password failures of a login that has no account, so unknown logins throttle alike.
-    pub fn login_throttle(login: &str) -> (String, String) {
-        (format!("LOGIN#{login}"), "THROTTLE".to_string())
-    }
-    pub fn session(digest: &str) -> (String, String) {
-        (format!("SESSION#{digest}"), "SESSION".to_string())
-    }
-    pub fn event(account_id: &str, sort: &str) -> (String, String) {
-        (format!("ACCOUNT#{account_id}"), sort.to_string())
-    }
-}
-
-/// An item holding only its key.
-pub fn key_item((pk, sk): (String, String)) -> Item {
-    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
 /// The DynamoDB adapter. Cheap to share; built once per cold start.
@@ -245,7 +176,7 @@ impl Store {
     }
 
     /// A strongly consistent read of one item by key.
-    pub async fn get(&self, key: (String, String)) -> Result<Option<Item>, StoreError> {
+    pub async fn get(&self, key: (String, String)) -> Result<Option<Item>, StorageError> {
         let output = self
             .client
             .get_item()
@@ -263,12 +194,12 @@ impl Store {
         &self,
         key: (String, String),
         now: Now,
-    ) -> Result<Option<Item>, StoreError> {
+    ) -> Result<Option<Item>, StorageError> {
         Ok(self.get(key).await?.filter(|item| is_live(item, now)))
     }
 
     /// Strongly consistent reads of many items by key (100 a request), in no particular order.
-    pub async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+    pub async fn batch_get(&self, keys: Vec<(String, String)>) -> Result<Vec<Item>, StorageError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = Vec::new();
         for chunk in keys.chunks(100) {
@@ -277,7 +208,7 @@ impl Store {
                     .set_keys(Some(chunk.iter().cloned().map(key_item).collect()))
                     .consistent_read(true)
                     .build()
-                    .map_err(|_| StoreError::Internal)?,
+                    .map_err(|_| StorageError::Internal)?,
             );
             // DynamoDB may hand back part of a batch as unprocessed; ask again for that part.
             for _ in 0..5 {
@@ -297,7 +228,7 @@ impl Store {
                     .and_then(|mut unprocessed| unprocessed.remove(&self.table));
             }
             if pending.is_some() {
-                return Err(StoreError::Unavailable);
+                return Err(StorageError::Unavailable);
             }
         }
         Ok(found)
@@ -306,7 +237,7 @@ impl Store {
     /// Writes several items atomically. Condition failures are an outcome, not an error; a
     /// collision with another transaction is sent again (see `CONFLICT_ATTEMPTS`), then is
     /// `Unavailable`, with nothing written.
-    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StorageError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         let count = items.len();
         let request = self
@@ -339,7 +270,7 @@ impl Store {
             operation = "TransactWriteItems",
             "a transaction kept colliding with others; nothing was written"
         );
-        Err(StoreError::Unavailable)
+        Err(StorageError::Unavailable)
     }
 
     /// One conditional update. `Ok(Err(old))` when the condition failed, with the item as it was
@@ -347,7 +278,7 @@ impl Store {
     pub async fn update(
         &self,
         update: ConditionalUpdate,
-    ) -> Result<Result<Item, Option<Item>>, StoreError> {
+    ) -> Result<Result<Item, Option<Item>>, StorageError> {
         let UpdateParts {
             key,
             expression,
@@ -391,7 +322,7 @@ impl Store {
     }
 
     /// Writes that must all happen: one unconditional put as a PutItem, more as one transaction.
-    pub async fn write_all(&self, writes: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    pub async fn write_all(&self, writes: Vec<TransactWriteItem>) -> Result<(), StorageError> {
         if let [single] = writes.as_slice() {
             if let Some(put) = single
                 .put()
@@ -404,13 +335,13 @@ impl Store {
             Transaction::Committed => Ok(()),
             Transaction::ConditionFailed(_) => {
                 tracing::error!("writes without a condition failed one");
-                Err(StoreError::Internal)
+                Err(StorageError::Internal)
             }
         }
     }
 
     /// One unconditional put (security log entries).
-    pub async fn put(&self, item: Item) -> Result<(), StoreError> {
+    pub async fn put(&self, item: Item) -> Result<(), StorageError> {
         let request = self
             .client
             .put_item()
@@ -430,7 +361,7 @@ impl Store {
     }
 
     /// Puts an item unless one with its key exists; whether it was written.
-    pub async fn put_if_absent(&self, item: Item) -> Result<bool, StoreError> {
+    pub async fn put_if_absent(&self, item: Item) -> Result<bool, StorageError> {
         let request = self
             .client
             .put_item()
@@ -463,7 +394,7 @@ impl Store {
         pk: &str,
         sk_prefix: &str,
         now: Now,
-    ) -> Result<Vec<Item>, StoreError> {
+    ) -> Result<Vec<Item>, StorageError> {
         let mut found = Vec::new();
         let mut after = None;
         loop {
@@ -486,7 +417,7 @@ impl Store {
         sk_prefix: &str,
         after: Option<&str>,
         limit: i32,
-    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
+    ) -> Result<(Vec<Item>, Option<String>), StorageError> {
         let mut request = self
             .client
             .query()
@@ -520,17 +451,20 @@ impl Store {
         &self,
         item: Item,
         condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<TransactWriteItem, StorageError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_string))
             .build()
-            .map_err(|_| StoreError::Internal)?;
+            .map_err(|_| StorageError::Internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    pub fn table_update(&self, update: ConditionalUpdate) -> Result<TransactWriteItem, StoreError> {
+    pub fn table_update(
+        &self,
+        update: ConditionalUpdate,
+    ) -> Result<TransactWriteItem, StorageError> {
         let UpdateParts {
             key,
             expression,
@@ -546,32 +480,8 @@ impl Store {
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .build()
-            .map_err(|_| StoreError::Internal)?;
+            .map_err(|_| StorageError::Internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    /// The security log entry of a transaction.
-    pub fn event_put(
-        &self,
-        account_id: &str,
-        kind: crate::events::EventKind,
-        client: &RequestClient,
-        now: Now,
-    ) -> Result<TransactWriteItem, StoreError> {
-        self.table_put(event_item(account_id, kind, client, now)?, None)
-    }
-
-    /// Commits a transaction whose conditions are expected to hold; when one does not, the state
-    /// changed under the request and `conflict` is what the client is told.
-    pub async fn commit(
-        &self,
-        items: Vec<TransactWriteItem>,
-        conflict: crate::error::ApiError,
-    ) -> Result<(), crate::error::ApiError> {
-        match self.transact(items).await? {
-            Transaction::Committed => Ok(()),
-            Transaction::ConditionFailed(_) => Err(conflict),
-        }
     }
 
     /// A delete that holds only while `condition` (with one placeholder value) holds.
@@ -581,14 +491,14 @@ impl Store {
         condition: &str,
         placeholder: &str,
         value: AttributeValue,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<TransactWriteItem, StorageError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
             .condition_expression(condition)
             .expression_attribute_values(placeholder, value)
             .build()
-            .map_err(|_| StoreError::Internal)?;
+            .map_err(|_| StorageError::Internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
@@ -596,138 +506,13 @@ impl Store {
         &self,
         key: (String, String),
         condition: Option<&str>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<TransactWriteItem, StorageError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
             .set_condition_expression(condition.map(str::to_string))
             .build()
-            .map_err(|_| StoreError::Internal)?;
+            .map_err(|_| StorageError::Internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
-}
-
-/// An update of one item, built from clauses, with its condition and placeholders.
-#[derive(Debug, Clone)]
-pub struct ConditionalUpdate {
-    pub key: (String, String),
-    sets: Vec<String>,
-    removes: Vec<String>,
-    adds: Vec<String>,
-    conditions: Vec<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl ConditionalUpdate {
-    pub fn new(key: (String, String)) -> ConditionalUpdate {
-        ConditionalUpdate {
-            key,
-            sets: Vec::new(),
-            removes: Vec::new(),
-            adds: Vec::new(),
-            conditions: Vec::new(),
-            names: HashMap::new(),
-            values: HashMap::new(),
-        }
-    }
-    /// `SET` clause, e.g. `last_step = :step`.
-    pub fn set(mut self, clause: impl Into<String>) -> Self {
-        self.sets.push(clause.into());
-        self
-    }
-    pub fn remove(mut self, attribute: impl Into<String>) -> Self {
-        self.removes.push(attribute.into());
-        self
-    }
-    /// `ADD` clause, e.g. `attempts :one`.
-    pub fn add_to(mut self, clause: impl Into<String>) -> Self {
-        self.adds.push(clause.into());
-        self
-    }
-    /// Conditions are joined with AND.
-    pub fn condition(mut self, condition: impl Into<String>) -> Self {
-        self.conditions.push(format!("({})", condition.into()));
-        self
-    }
-    pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
-        self.names
-            .insert(placeholder.to_string(), attribute.to_string());
-        self
-    }
-    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
-        self.values.insert(placeholder.to_string(), value);
-        self
-    }
-
-    fn into_parts(self) -> UpdateParts {
-        let mut clauses = Vec::new();
-        for (keyword, parts) in [
-            ("SET", &self.sets),
-            ("REMOVE", &self.removes),
-            ("ADD", &self.adds),
-        ] {
-            if !parts.is_empty() {
-                clauses.push(format!("{keyword} {}", parts.join(", ")));
-            }
-        }
-        UpdateParts {
-            key: self.key,
-            expression: clauses.join(" "),
-            condition: (!self.conditions.is_empty()).then(|| self.conditions.join(" AND ")),
-            names: self.names,
-            values: self.values,
-        }
-    }
-}
-
-struct UpdateParts {
-    key: (String, String),
-    expression: String,
-    condition: Option<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-/// Whether an item is still within its lifetime (items without `expires_at` live forever).
-pub fn is_live(item: &Item, now: Now) -> bool {
-    get_n(item, "expires_at").is_none_or(|expires_at| expires_at > now.secs())
-}
-
-/// The sort key of a security log entry: its instant, then a suffix that keeps keys apart.
-pub fn event_sort_key(millis: i64, suffix: &str) -> String {
-    format!("EVENT#{millis:013}#{suffix}")
-}
-
-/// A security log entry, ready to be written.
-pub fn event_item(
-    account_id: &str,
-    kind: crate::events::EventKind,
-    client: &RequestClient,
-    now: Now,
-) -> Result<Item, StoreError> {
-    let suffix =
-        crate::token::hex(&crate::token::random_bytes::<4>().map_err(|_| StoreError::Internal)?);
-    let sort = event_sort_key(now.millis, &suffix);
-    Ok(event_item_with_key(account_id, &sort, kind, client, now))
-}
-
-/// A security log entry under a given sort key.
-pub fn event_item_with_key(
-    account_id: &str,
-    sort: &str,
-    kind: crate::events::EventKind,
-    client: &RequestClient,
-    now: Now,
-) -> Item {
-    let mut item = key_item(keys::event(account_id, sort));
-    item.insert("type".into(), s(kind.as_str()));
-    item.insert("at".into(), n(now.secs()));
-    item.insert("ip".into(), s(client.ip.clone()));
-    item.insert("user_agent".into(), s(client.user_agent.clone()));
-    item.insert(
-        "expires_at".into(),
-        n(now.secs() + crate::events::RETENTION_SECS),
-    );
-    item
 }

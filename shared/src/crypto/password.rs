@@ -1,6 +1,6 @@
 //! Password hashing: argon2id at OWASP's minimum (m=19456 KiB, t=2, p=1), stored as PHC strings.
 
-use crate::error::ApiError;
+use super::CryptoError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
@@ -13,46 +13,45 @@ pub const PARALLELISM: u32 = 1;
 /// password.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$gJ4yRQR2kqwXxJ6ZdUjQbA$Nq6oLw4vmHj1t8mO7eU1ZpIzjfSy3v9dP1yYtqk0wJ8";
 
-fn hasher() -> Result<Argon2<'static>, ApiError> {
-    let params =
-        Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|_| ApiError::Internal)?;
+fn hasher() -> Result<Argon2<'static>, CryptoError> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).map_err(|_| CryptoError)?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
 /// Hashes a password with a fresh salt. CPU-heavy: runs on the blocking pool.
-pub async fn hash(password: &str) -> Result<String, ApiError> {
+pub async fn hash(password: &str) -> Result<String, CryptoError> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || hash_now(&password))
         .await
-        .map_err(|_| ApiError::Internal)?
+        .map_err(|_| CryptoError)?
 }
 
-fn hash_now(password: &str) -> Result<String, ApiError> {
+fn hash_now(password: &str) -> Result<String, CryptoError> {
     let mut salt_bytes = [0u8; 16];
-    crate::token::fill_random(&mut salt_bytes)?;
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| ApiError::Internal)?;
+    super::random::fill_random(&mut salt_bytes)?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|_| CryptoError)?;
     let phc = hasher()?
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|_| ApiError::Internal)?;
+        .map_err(|_| CryptoError)?;
     Ok(phc.to_string())
 }
 
 /// Checks a password against a stored PHC string, or against the dummy hash when there is no
 /// account, so both cost one argon2 verification.
-pub async fn verify(stored: Option<&str>, password: &str) -> Result<bool, ApiError> {
+pub async fn verify(stored: Option<&str>, password: &str) -> Result<bool, CryptoError> {
     let found = stored.is_some();
     let stored = stored.unwrap_or(DUMMY_HASH).to_owned();
     let password = password.to_owned();
     let matches = tokio::task::spawn_blocking(move || verify_now(&stored, &password))
         .await
-        .map_err(|_| ApiError::Internal)??;
+        .map_err(|_| CryptoError)??;
     Ok(found && matches)
 }
 
-fn verify_now(stored: &str, password: &str) -> Result<bool, ApiError> {
+fn verify_now(stored: &str, password: &str) -> Result<bool, CryptoError> {
     let parsed = PasswordHash::new(stored).map_err(|_| {
         tracing::error!("a stored password hash is not a valid PHC string");
-        ApiError::Internal
+        CryptoError
     })?;
     // The parameters come from the PHC string, so hashes made under an older policy still verify.
     Ok(Argon2::default()
