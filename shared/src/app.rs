@@ -23,7 +23,7 @@ impl App {
     /// Reads the configuration and builds the clients of the function named `function` (its
     /// package name, which its SDK calls carry in their user agent as `app/<function>`). A missing
     /// variable fails the cold start with a log line naming it.
-    pub async fn from_env(function: &'static str) -> Result<App, lambda_http::Error> {
+    pub async fn from_env(function: &'static str) -> Result<App, crate::config::MissingVariable> {
         let config = Config::from_env().inspect_err(|error| {
             tracing::error!(%error, "cannot start: configuration is incomplete");
         })?;
@@ -31,10 +31,7 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> App {
-        let store = Store::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.table_name.clone(),
-        );
+        let store = Store::from_sdk(sdk, config.table_name.clone());
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         App {
             config,

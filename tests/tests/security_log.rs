@@ -81,7 +81,7 @@ async fn the_log_pages_by_50_with_a_cursor() {
         let at = Now {
             millis: base.millis + index,
         };
-        let item = ward::store::event_item(
+        let item = ward::store::events::event_item(
             &account.account_id,
             &Entry::new(EventKind::SignedIn, &client(), at),
         )

@@ -1,7 +1,8 @@
 //! Accounts and sign-in: `POST /v1/accounts`, `POST /v1/sign-in`, `POST /v1/sign-out`,
 //! `GET /v1/account`, `GET /v1/whoami`.
 
-use super::{bearer_token, origin_of, parse_json, serve, Reply, Route};
+use super::request::{bearer_token, origin_of, parse_json};
+use super::response::{serve, Reply, Route};
 use crate::domain::account::{self, SignIn, Status};
 use crate::domain::records::Credential;
 use crate::domain::{rfc3339, session, Now};

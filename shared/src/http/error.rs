@@ -3,7 +3,6 @@
 //! body.
 
 use crate::domain::Error;
-use lambda_http::{Body, Response};
 use serde_json::json;
 
 pub fn status(error: &Error) -> u16 {
@@ -94,20 +93,11 @@ pub fn body(error: &Error) -> serde_json::Value {
     json!({ "error": code(error), "message": message(error) })
 }
 
-/// The response of API.md's error shape, with its status and headers.
-pub fn response(error: &Error) -> Response<Body> {
-    let mut response = super::json_response(status(error), &body(error));
-    if let Error::TooManyAttempts { retry_after } = error {
-        if let Ok(value) = lambda_http::http::HeaderValue::from_str(&retry_after.to_string()) {
-            response.headers_mut().insert("retry-after", value);
-        }
-    }
-    response
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::response::error_response as response;
+    use lambda_http::{Body, Response};
 
     fn body_of(response: &Response<Body>) -> serde_json::Value {
         serde_json::from_slice(response.body().as_ref()).unwrap()

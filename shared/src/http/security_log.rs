@@ -1,6 +1,7 @@
 //! The security log: `GET /v1/account/events`.
 
-use super::{query_parameter, serve, session_of, Reply, Route};
+use super::request::{query_parameter, session_of};
+use super::response::{serve, Reply, Route};
 use crate::domain::records::LoggedEntry;
 use crate::domain::{rfc3339, security_log, Now};
 use crate::App;

@@ -1,7 +1,8 @@
 //! Sessions: `GET /v1/sessions`, `DELETE /v1/sessions/{session_id}`,
 //! `POST /v1/sessions/end-others`.
 
-use super::{origin_of, password_confirmed, path_parameter, serve, session_of, Reply, Route};
+use super::request::{origin_of, password_confirmed, path_parameter, session_of};
+use super::response::{serve, Reply, Route};
 use crate::domain::session::{self, SessionSummary};
 use crate::domain::{rfc3339, Now};
 use crate::App;

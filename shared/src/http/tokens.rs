@@ -1,6 +1,7 @@
 //! Personal access tokens: `POST /v1/tokens`, `GET /v1/tokens`, `DELETE /v1/tokens/{token_id}`.
 
-use super::{origin_of, parse_json, path_parameter, serve, session_of, Reply, Route};
+use super::request::{origin_of, parse_json, path_parameter, session_of};
+use super::response::{serve, Reply, Route};
 use crate::domain::access_token::{self, TokenSummary};
 use crate::domain::{rfc3339, Now};
 use crate::App;

@@ -2,7 +2,8 @@
 //! `POST /v1/sign-in/verify` (Verify2FACode), `.../recovery-codes/view`,
 //! `.../recovery-codes/regenerate`, `POST /v1/two-factor/disable`.
 
-use super::{origin_of, parse_json, password_confirmed, serve, session_of, Reply, Route};
+use super::request::{origin_of, parse_json, password_confirmed, session_of};
+use super::response::{serve, Reply, Route};
 use crate::domain::second_factor::{self, SecondFactor};
 use crate::domain::{recovery, two_factor, Error as Refusal, Now};
 use crate::App;

@@ -1,133 +1,15 @@
-//! The account's items: its profile (password, two-factor state, the throttle's counts, the
-//! session and token counters), the claim of its login, and the throttle record of a login that
-//! has no account. Every condition on the profile is written here.
+//! The ports on the account's items: the profile (see `profile`), the claim of its login, the
+//! throttle record of a login that has no account, and the two-factor transitions.
 
 use super::events::{event_item, event_put};
 use super::item::*;
+use super::profile::*;
 use super::{keys, sessions, StorageError, Store, Transaction};
 use crate::domain::ports::*;
 use crate::domain::records::*;
 use crate::domain::security_log::RETENTION_SECS;
 use crate::domain::throttle::COUNT_LIFETIME_SECS;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-
-/// The profile item as an account.
-pub(super) fn account_of(item: &Item) -> Result<Account, StorageError> {
-    let two_factor = if get_bool(item, "tf_enabled") == Some(true) {
-        TwoFactor::On(Enrolment {
-            enabled_at: get_n(item, "tf_enabled_at"),
-            secret: required_b(item, "tf_secret")?,
-            last_step: get_n(item, "last_step"),
-            codes: RecoveryCodes {
-                ids: get_ss(item, "rc_hashes"),
-                used: get_ss(item, "rc_used"),
-                sealed: required_b(item, "rc_sealed")?,
-                generation: get_n(item, "rc_generation").unwrap_or(0),
-            },
-            generation: get_n(item, "tf_generation").unwrap_or(0),
-        })
-    } else {
-        match get_b(item, "tf_pending") {
-            Some(sealed) => TwoFactor::Pending(PendingSecret {
-                sealed: sealed.to_vec(),
-                expires_at: get_n(item, "tf_pending_expires_at").unwrap_or(0),
-            }),
-            None => TwoFactor::Off,
-        }
-    };
-    Ok(Account {
-        account_id: required_s(item, "account_id")?,
-        login: required_s(item, "login")?,
-        password_hash: required_s(item, "password_hash")?,
-        created_at: get_n(item, "created_at").unwrap_or_default(),
-        two_factor,
-        session_seq: get_n(item, "session_seq"),
-        token_count: get_n(item, "token_count"),
-    })
-}
-
-// ---- the counts of the throttle ----
-
-fn failures(counter: Counter) -> &'static str {
-    match counter {
-        Counter::Password => "pw_failures",
-        Counter::SecondFactor => "mfa_failures",
-    }
-}
-
-fn locked_until(counter: Counter) -> &'static str {
-    match counter {
-        Counter::Password => "pw_locked_until",
-        Counter::SecondFactor => "mfa_locked_until",
-    }
-}
-
-fn last_failure(counter: Counter) -> &'static str {
-    match counter {
-        Counter::Password => "pw_last_at",
-        Counter::SecondFactor => "mfa_last_at",
-    }
-}
-
-/// The update a success merges into its write: the count starts again (on an account that
-/// exists; a reset never creates an item).
-pub(super) fn reset(account_id: &str, counter: Counter) -> ConditionalUpdate {
-    ConditionalUpdate::new(keys::account(account_id))
-        .set(format!("{} = :throttle_zero", failures(counter)))
-        .remove(locked_until(counter))
-        .condition("attribute_exists(pk)")
-        .value(":throttle_zero", n(0))
-}
-
-/// The password's reset, with the hash made under the current policy when there is one.
-pub(super) fn password_reset(account_id: &str, rehash: Option<&str>) -> ConditionalUpdate {
-    let update = reset(account_id, Counter::Password);
-    match rehash {
-        Some(hash) => update
-            .set("password_hash = :rehash")
-            .value(":rehash", s(hash)),
-        None => update,
-    }
-}
-
-/// A session opens: `session_seq` goes up, so an enable that listed the sessions before knows.
-pub(super) fn opening_session(update: ConditionalUpdate) -> ConditionalUpdate {
-    update
-        .set("session_seq = if_not_exists(session_seq, :seq_zero) + :seq_one")
-        .value(":seq_zero", n(0))
-        .value(":seq_one", n(1))
-}
-
-/// The update holds only while 2FA is `on` (or off).
-pub(super) fn while_two_factor(update: ConditionalUpdate, on: bool) -> ConditionalUpdate {
-    let placeholder = if on { ":tf_on" } else { ":tf_off" };
-    update
-        .condition(format!("tf_enabled = {placeholder}"))
-        .value(placeholder, AttributeValue::Bool(on))
-}
-
-/// The account's token count becomes `count`, if it is still the one seen.
-pub(super) fn counting_tokens(
-    update: ConditionalUpdate,
-    seen: Option<i64>,
-    count: i64,
-) -> ConditionalUpdate {
-    let update = update.set("token_count = :count").value(":count", n(count));
-    match seen {
-        Some(seen) => update
-            .condition("token_count = :seen")
-            .value(":seen", n(seen)),
-        None => update.condition("attribute_not_exists(token_count)"),
-    }
-}
-
-/// One token fewer.
-pub(super) fn uncounting_token(account_id: &str) -> ConditionalUpdate {
-    ConditionalUpdate::new(keys::account(account_id))
-        .add_to("token_count :minus_one")
-        .condition("attribute_exists(pk)")
-        .value(":minus_one", n(-1))
-}
 
 fn subject_key(subject: Subject<'_>) -> (String, String) {
     match subject {

@@ -1,7 +1,7 @@
 //! Items as DynamoDB holds them: attribute values, the update builder, and the reading helpers
 //! every layout uses.
 
-use super::StorageError;
+use crate::domain::error::StorageError;
 use crate::domain::Now;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;

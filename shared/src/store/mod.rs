@@ -6,18 +6,19 @@
 //! and never read by position upstream. Items past their `expires_at` are treated as absent, since
 //! DynamoDB's TTL deletion lags (and the local emulator never deletes).
 //!
-//! Layouts, one file each: `accounts` (the profile item: password, two-factor state, the
-//! throttle's counts), `sessions`, `tokens`, `events` (the security log).
+//! Layouts, one file each: `profile` (the account's item: password, two-factor state, the
+//! throttle's counts), `sessions`, `tokens`, `events` (the security log); `keys` names every
+//! item's key. `accounts` implements the ports on the profile.
 
 mod accounts;
-mod events;
+pub mod events;
 pub mod item;
 pub mod keys;
+mod profile;
 mod sessions;
 mod tokens;
 
 pub use crate::domain::error::StorageError;
-pub use events::event_item;
 pub use item::*;
 
 use crate::domain::Now;
@@ -169,6 +170,11 @@ impl Store {
             client,
             table: table.into(),
         }
+    }
+
+    /// The adapter on the SDK's configuration, as a function builds it at its cold start.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Store {
+        Store::new(Client::new(sdk), table)
     }
 
     pub fn table(&self) -> &str {

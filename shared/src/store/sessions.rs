@@ -1,9 +1,9 @@
 //! The session items: a session (or an `mfa_token`) keyed by the digest of its token, and a
 //! session's listing entry under its account.
 
-use super::accounts::{opening_session, password_reset, while_two_factor};
 use super::events::event_put;
 use super::item::*;
+use super::profile::{opening_session, password_reset, while_two_factor};
 use super::{keys, StorageError, Store, Transaction};
 use crate::domain::ports::*;
 use crate::domain::records::*;

@@ -1,9 +1,9 @@
 //! The personal access token items: a token keyed by the digest of its secret, and its listing
 //! entry under its account.
 
-use super::accounts::{account_of, counting_tokens, reset, uncounting_token};
 use super::events::event_put;
 use super::item::*;
+use super::profile::{account_of, counting_tokens, reset, uncounting_token};
 use super::{keys, StorageError, Store, Transaction};
 use crate::domain::ports::*;
 use crate::domain::records::*;

@@ -1,0 +1,170 @@
+//! Responses: the JSON every answer is, the headers every response carries, and `serve`, the one
+//! wrapper every route runs in.
+
+use super::error;
+use crate::domain::Error;
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use std::future::Future;
+
+/// A successful answer: a status and an optional JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Option<serde_json::Value>,
+}
+
+impl Reply {
+    pub fn ok(body: &impl Serialize) -> Reply {
+        Reply::with_status(200, body)
+    }
+    pub fn created(body: &impl Serialize) -> Reply {
+        Reply::with_status(201, body)
+    }
+    pub fn no_content() -> Reply {
+        Reply {
+            status: 204,
+            body: None,
+        }
+    }
+    fn with_status(status: u16, body: &impl Serialize) -> Reply {
+        match serde_json::to_value(body) {
+            Ok(body) => Reply {
+                status,
+                body: Some(body),
+            },
+            Err(_) => Reply {
+                status: 500,
+                body: Some(error::body(&Error::Internal)),
+            },
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        match self.body {
+            Some(body) => json_response(self.status, &body),
+            None => {
+                let mut response = Response::new(Body::Empty);
+                *response.status_mut() =
+                    StatusCode::from_u16(self.status).unwrap_or(StatusCode::NO_CONTENT);
+                set_common_headers(&mut response);
+                response
+            }
+        }
+    }
+}
+
+/// A route: its name in logs and packages, and the one method it answers.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub name: &'static str,
+    pub method: Method,
+}
+
+impl Route {
+    pub const fn get(name: &'static str) -> Route {
+        Route {
+            name,
+            method: Method::GET,
+        }
+    }
+    pub const fn post(name: &'static str) -> Route {
+        Route {
+            name,
+            method: Method::POST,
+        }
+    }
+    pub const fn delete(name: &'static str) -> Route {
+        Route {
+            name,
+            method: Method::DELETE,
+        }
+    }
+}
+
+/// Runs a route: any other method is `405` before `work` starts; the outcome becomes the
+/// response, and one log line per request records the request id, route and status (never a
+/// body).
+pub async fn serve(
+    request: &Request,
+    route: Route,
+    work: impl Future<Output = Result<Reply, Error>>,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let outcome = if request.method() == route.method {
+        work.await
+    } else {
+        Err(Error::MethodNotAllowed)
+    };
+    Ok(respond(request, route.name, outcome))
+}
+
+fn respond(
+    request: &Request,
+    route: &'static str,
+    outcome: Result<Reply, Error>,
+) -> Response<Body> {
+    let request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.as_str())
+        .unwrap_or("");
+    match outcome {
+        Ok(reply) => {
+            tracing::info!(request_id, route, status = reply.status, "request handled");
+            reply.into_response()
+        }
+        Err(refusal) => {
+            let status = error::status(&refusal);
+            let code = error::code(&refusal);
+            if status >= 500 {
+                tracing::error!(request_id, route, status, error = code, "request failed");
+            } else {
+                tracing::info!(request_id, route, status, error = code, "request refused");
+            }
+            error_response(&refusal)
+        }
+    }
+}
+
+/// A JSON response with the headers every response carries.
+pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    set_common_headers(&mut response);
+    response
+}
+
+fn set_common_headers(response: &mut Response<Body>) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// The response of API.md's error shape, with its status and headers.
+pub fn error_response(refusal: &Error) -> Response<Body> {
+    let mut response = json_response(error::status(refusal), &error::body(refusal));
+    if let Error::TooManyAttempts { retry_after } = refusal {
+        if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+            response.headers_mut().insert("retry-after", value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reply_carries_no_store_and_json() {
+        for reply in [Reply::ok(&serde_json::json!({})), Reply::no_content()] {
+            let response = reply.into_response();
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            assert_eq!(response.headers()["content-type"], "application/json");
+        }
+    }
+}
