@@ -5,7 +5,8 @@
 
 use super::account::{self, SignIn};
 use super::memory::{keys, Memory};
-use super::records::{Count, Counter, SessionPrincipal, TwoFactor};
+use super::ports::{Failure, ThrottleStore};
+use super::records::{Count, Counter, Entry, EventKind, SessionPrincipal, Subject, TwoFactor};
 use super::second_factor::{self, SecondFactor};
 use super::{access_token, recovery, security_log, session, two_factor, Error, Now, Origin};
 use crate::crypto::totp;
@@ -487,18 +488,17 @@ async fn ending_other_sessions_keeps_the_callers_and_logs_each() {
 async fn the_security_log_pages_newest_first_and_refuses_a_foreign_cursor() {
     let store = Memory::default();
     let account_id = signed_up(&store, "judy@example.com", at(T0)).await;
-    for offset in 1..=59 {
-        let failed = account::sign_in(
-            &store,
-            "judy@example.com",
-            "wrong",
-            origin(),
-            at(T0 + offset * 1_000),
-        );
-        assert!(failed.await.is_err());
-        // Keep the count below the lock: the right password resets it.
-        session_of(&store, "judy@example.com", at(T0 + offset * 1_000 + 1)).await;
-    }
+    // 118 entries more, written as the port writes a failure's.
+    let entries = (1..=118)
+        .map(|offset| Entry::new(EventKind::SignInFailed, origin(), at(T0 + offset)))
+        .collect();
+    let failure = Failure {
+        subject: Subject::Account(&account_id),
+        entries,
+    };
+    ThrottleStore::record_failure(&store, &failure)
+        .await
+        .unwrap();
     let now = at(T0 + 100_000);
     let first = security_log::page(&store, &account_id, None, now)
         .await
@@ -520,7 +520,7 @@ async fn the_security_log_pages_newest_first_and_refuses_a_foreign_cursor() {
         last = page.entries.last().cloned();
         cursor = page.next_cursor;
     }
-    assert_eq!(seen, 1 + 59 * 2, "every entry once, across three pages");
+    assert_eq!(seen, 1 + 118, "every entry once, across three pages");
     assert_eq!(last.unwrap().kind, "account_created");
     let foreign = security_log::page(&store, &account_id, Some("not-a-cursor"), now).await;
     assert!(matches!(foreign.unwrap_err(), Error::InvalidRequest(_)));
