@@ -268,3 +268,23 @@ async fn a_base64_body_that_is_not_utf8_is_400_on_every_route_with_a_body() {
         assert_eq!(body.as_object().unwrap().len(), 2, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_account_status_writes_null_for_what_an_account_without_2fa_lacks() {
+    let app = app().await;
+    let account = ward_tests::signed_in_account(&app, "status-json", ward::Now::current()).await;
+    let (status, body) = parts(
+        handlers::account(
+            &app,
+            request("GET", "/v1/account", None, Some(&account.session_token)),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body["account_id"], account.account_id.as_str());
+    assert_eq!(
+        body["two_factor"],
+        serde_json::json!({"enabled": false, "enabled_at": null, "recovery_codes_remaining": null})
+    );
+}
