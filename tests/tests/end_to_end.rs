@@ -191,13 +191,25 @@ async fn enrolled_over_http(login: &str) -> (Value, String, Vec<u8>, i64) {
     let signed_in = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
     let session = signed_in.2["session_token"].as_str().unwrap().to_string();
     let password = json!({ "password": PASSWORD });
-    let setup = call(
-        Method::POST,
-        "/v1/two-factor/setup",
-        Some(password),
-        Some(&session),
-    )
-    .await;
+    let setup_call = || {
+        call(
+            Method::POST,
+            "/v1/two-factor/setup",
+            Some(password.clone()),
+            Some(&session),
+        )
+    };
+    let mut setup = setup_call().await;
+    // cargo lambda watch 1.9.2 now and then answers a request queued for a busy instance with a
+    // 500 of its own (a problem+json body, never the contract's): setup replaces its pending
+    // secret, so it is sent once more. Seen in 2 of 4 suite runs, and not yet explained.
+    if setup.2["type"]
+        .as_str()
+        .is_some_and(|kind| kind.contains("httpstatuses"))
+    {
+        eprintln!("setup: the local router answered for the function; sending it again");
+        setup = setup_call().await;
+    }
     assert_eq!(setup.0, StatusCode::OK, "setup: {}", setup.2);
     let secret = data_encoding::BASE32_NOPAD
         .decode(setup.2["secret"].as_str().unwrap().as_bytes())
