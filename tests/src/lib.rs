@@ -219,18 +219,11 @@ pub struct SignedIn {
 
 /// Signs up and signs in at `now`.
 pub async fn signed_in_account(app: &App, tag: &str, now: ward::Now) -> SignedIn {
-    use ward::domain::account::{self as accounts, SignIn};
     let login = unique_login(tag);
-    let account = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
+    let account = ward::domain::account::sign_up(&app.store, &login, PASSWORD, &client(), now)
         .await
         .unwrap();
-    let SignIn::SignedIn { session_token, .. } =
-        accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
-            .await
-            .unwrap()
-    else {
-        panic!("a new account signs in with its password alone");
-    };
+    let session_token = session_token(app, &login, now).await;
     let session = ward::domain::session::authenticate(&app.store, &session_token, now)
         .await
         .unwrap()
@@ -250,22 +243,73 @@ pub async fn start_setup(
     session: &ward::domain::records::SessionPrincipal,
     now: ward::Now,
 ) -> (Vec<u8>, String) {
-    let keys = app.keys().await.unwrap();
-    let pending = ward::domain::two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward Tests",
-        session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let pending = try_start_setup(app, session, PASSWORD, now).await.unwrap();
     let secret = data_encoding::BASE32_NOPAD
         .decode(pending.secret.as_bytes())
         .unwrap();
     (secret, pending.secret)
+}
+
+/// Step 1 of enrolment in-process, with the app's key ring, issuer "Ward Tests" and `client()`.
+pub async fn try_start_setup(
+    app: &App,
+    session: &ward::domain::records::SessionPrincipal,
+    password: &str,
+    now: ward::Now,
+) -> Result<ward::domain::two_factor::PendingSetup, ward::Error> {
+    let keys = app.keys().await.unwrap();
+    ward::domain::two_factor::start_setup(
+        &app.store,
+        &keys,
+        "Ward Tests",
+        session,
+        password,
+        &client(),
+        now,
+    )
+    .await
+}
+
+/// "View recovery codes" in-process, with the app's key ring and `client()`.
+pub async fn view_codes(
+    app: &App,
+    session: &ward::domain::records::SessionPrincipal,
+    password: &str,
+    now: ward::Now,
+) -> Result<ward::domain::recovery::CodeView, ward::Error> {
+    let keys = app.keys().await.unwrap();
+    ward::domain::recovery::view_codes(&app.store, &keys, session, password, &client(), now).await
+}
+
+/// "Generate new recovery codes" in-process, with the app's key ring and `client()`.
+pub async fn regenerate_codes(
+    app: &App,
+    session: &ward::domain::records::SessionPrincipal,
+    password: &str,
+    now: ward::Now,
+) -> Result<Vec<String>, ward::Error> {
+    let keys = app.keys().await.unwrap();
+    ward::domain::recovery::regenerate_codes(&app.store, &keys, session, password, &client(), now)
+        .await
+}
+
+/// The types of an account's newest security log entries (one page), newest first.
+pub async fn logged_types(app: &App, account_id: &str) -> Vec<String> {
+    let page = ward::domain::security_log::page(&app.store, account_id, None, ward::Now::current())
+        .await
+        .unwrap();
+    event_types(&page.entries)
+}
+
+/// The password step of SignIn for an account without 2FA: its session token.
+pub async fn session_token(app: &App, login: &str, now: ward::Now) -> String {
+    match ward::domain::account::sign_in(&app.store, login, PASSWORD, &client(), now)
+        .await
+        .unwrap()
+    {
+        ward::domain::account::SignIn::SignedIn { session_token, .. } => session_token,
+        other => panic!("2FA is off: expected a session, got {other:?}"),
+    }
 }
 
 /// The types of a page of security log entries, newest first.
@@ -409,6 +453,86 @@ pub async fn call_at(
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
     };
     (status, headers, body)
+}
+
+/// An account enrolled over HTTP, as a client of the API enrols: its credentials, id and
+/// session, the secret, the step whose code confirmed the setup (so already used), and the
+/// recovery codes.
+pub struct EnrolledOverHttp {
+    pub credentials: serde_json::Value,
+    pub account_id: String,
+    pub session: String,
+    pub secret: Vec<u8>,
+    pub step: i64,
+    pub codes: Vec<String>,
+}
+
+/// Signs up `login`, signs in and enables 2FA over HTTP.
+pub async fn enrolled_over_http(login: &str) -> EnrolledOverHttp {
+    use reqwest::Method;
+    use serde_json::json;
+    let credentials = json!({ "login": login, "password": PASSWORD });
+    let (_, _, created) = call(
+        Method::POST,
+        "/v1/accounts",
+        Some(credentials.clone()),
+        None,
+    )
+    .await;
+    let (_, _, body) = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
+    let session = body["session_token"].as_str().unwrap().to_string();
+    let setup_call = || {
+        call(
+            Method::POST,
+            "/v1/two-factor/setup",
+            Some(json!({ "password": PASSWORD })),
+            Some(&session),
+        )
+    };
+    let mut setup = setup_call().await;
+    // cargo lambda watch 1.9.2 now and then answers a request queued for a busy instance with a
+    // 500 of its own (a problem+json body, never the contract's) that the function never saw:
+    // setup only replaces its pending secret, so it is sent once more. Seen in 2 of 4 suite runs
+    // after the core crate's restructuring, and not reproduced in 15 rounds of concurrent setups.
+    if answered_by_local_router(&setup.2) {
+        eprintln!("setup: the local router answered for the function; sending it again");
+        setup = setup_call().await;
+    }
+    assert_eq!(setup.0, 200, "setup: {}", setup.2);
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(setup.2["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+    let step = ward::Now::current().secs() / 30;
+    let code = ward::crypto::totp::code_at_step(&secret, step).unwrap();
+    let (status, _, enabled) = call(
+        Method::POST,
+        "/v1/two-factor/setup/verify",
+        Some(json!({ "code": code })),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(status, 200, "{enabled}");
+    let codes = enabled["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_string())
+        .collect();
+    EnrolledOverHttp {
+        credentials,
+        account_id: created["account_id"].as_str().unwrap().to_string(),
+        session,
+        secret,
+        step,
+        codes,
+    }
+}
+
+/// Whether an answer is `cargo lambda watch`'s own error (problem+json), not the service's.
+pub fn answered_by_local_router(body: &serde_json::Value) -> bool {
+    body["type"]
+        .as_str()
+        .is_some_and(|kind| kind.starts_with("https://httpstatuses.com/"))
 }
 
 /// Invokes a function through the Lambda API of the `cargo lambda watch` at `base`, as

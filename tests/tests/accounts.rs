@@ -2,29 +2,11 @@
 //! Accounts, sessions and password throttling against the DynamoDB emulator.
 
 use std::time::{Duration, Instant};
-use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::account as accounts;
 use ward::domain::records::Credential;
 use ward::domain::session::{self as auth, SESSION_LIFETIME_SECS};
-use ward::domain::Origin as Client;
 use ward::{Error, Now};
-use ward_tests::{app, counted_app, unique_login, PASSWORD};
-
-fn client() -> Client {
-    Client {
-        ip: "192.0.2.10".into(),
-        user_agent: "tests".into(),
-    }
-}
-
-async fn session_of(app: &ward::App, login: &str, now: Now) -> String {
-    match accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
-        .await
-        .unwrap()
-    {
-        SignIn::SignedIn { session_token, .. } => session_token,
-        other => panic!("expected a session, got {other:?}"),
-    }
-}
+use ward_tests::{app, client, counted_app, session_token, unique_login, PASSWORD};
 
 #[tokio::test]
 async fn racing_sign_ups_of_one_login_create_exactly_one_account() {
@@ -81,7 +63,7 @@ async fn logins_compare_case_insensitively() {
     )
     .await;
     assert_eq!(again.unwrap_err(), Error::LoginTaken);
-    session_of(&app, &login.to_uppercase(), Now::current()).await;
+    session_token(&app, &login.to_uppercase(), Now::current()).await;
 }
 
 #[tokio::test]
@@ -92,7 +74,7 @@ async fn a_session_expires_after_twelve_hours_by_the_code_not_by_ttl() {
     accounts::sign_up(&app.store, &login, PASSWORD, &client(), issued_at)
         .await
         .unwrap();
-    let token = session_of(&app, &login, issued_at).await;
+    let token = session_token(&app, &login, issued_at).await;
 
     let just_before = issued_at.plus_secs(SESSION_LIFETIME_SECS - 1);
     let principal = auth::authenticate(&app.store, &token, just_before)
@@ -126,7 +108,7 @@ async fn sessions_are_stored_by_digest_only() {
     accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
         .await
         .unwrap();
-    let token = session_of(&app, &login, now).await;
+    let token = session_token(&app, &login, now).await;
     let item = app
         .store
         .get(ward::store::keys::session(&ward::crypto::random::digest(
@@ -147,7 +129,7 @@ async fn sign_out_revokes_the_session_on_the_server() {
     accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
         .await
         .unwrap();
-    let token = session_of(&app, &login, now).await;
+    let token = session_token(&app, &login, now).await;
     let principal = auth::authenticate(&app.store, &token, now)
         .await
         .unwrap()
@@ -208,7 +190,7 @@ async fn ten_wrong_passwords_lock_a_login_for_30_seconds_then_doubling() {
         locked.unwrap_err(),
         Error::TooManyAttempts { retry_after: 59 }
     );
-    session_of(&app, &login, start.plus_secs(91)).await;
+    session_token(&app, &login, start.plus_secs(91)).await;
     let after_reset = wrong_passwords(&app, &login, 9, start.plus_secs(92)).await;
     assert!(after_reset.iter().all(|e| *e == Error::InvalidCredentials));
 }
@@ -265,7 +247,7 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
         .unwrap();
     assert_eq!(calls.take(), ["TransactWriteItems"], "sign-up");
 
-    let token = session_of(&app, &login, now).await;
+    let token = session_token(&app, &login, now).await;
     assert_eq!(
         calls.take(),
         ["GetItem", "UpdateItem", "TransactWriteItems"],

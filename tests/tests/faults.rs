@@ -16,8 +16,8 @@ use ward::store::{keys, Item};
 use ward::{Error, Now};
 use ward_tests::verify;
 use ward_tests::{
-    app, call, clear_faults, client, enrolled_account, inject, mfa_token, signed_in_account,
-    unique_login, Fault, PASSWORD,
+    app, call, clear_faults, client, enrolled_account, inject, logged_types, mfa_token,
+    signed_in_account, unique_login, Fault, PASSWORD,
 };
 
 /// Many more failures than any retry makes: the fault holds until it is cleared.
@@ -29,16 +29,6 @@ async fn account_item(app: &ward::App, account_id: &str) -> Item {
         .await
         .unwrap()
         .unwrap()
-}
-
-async fn event_types(app: &ward::App, account_id: &str) -> Vec<String> {
-    let page = ward::domain::security_log::page(&app.store, account_id, None, Now::current())
-        .await
-        .unwrap();
-    page.entries
-        .iter()
-        .map(|event| event.kind.clone())
-        .collect()
 }
 
 #[tokio::test]
@@ -66,7 +56,7 @@ async fn a_write_that_keeps_colliding_is_503_and_changes_nothing() {
     let now = Now::current();
     let account = signed_in_account(&app, "fault-collide", now).await;
     let before = account_item(&app, &account.account_id).await;
-    let events_before = event_types(&app, &account.account_id).await;
+    let events_before = logged_types(&app, &account.account_id).await;
     let key = format!("ACCOUNT#{}", account.account_id);
     inject(
         "UpdateItem",
@@ -80,7 +70,7 @@ async fn a_write_that_keeps_colliding_is_503_and_changes_nothing() {
     assert_eq!(refused.unwrap_err(), Error::ServiceUnavailable);
     assert_eq!(fired, [4], "sent four times in all, then given up");
     assert_eq!(account_item(&app, &account.account_id).await, before);
-    assert_eq!(event_types(&app, &account.account_id).await, events_before);
+    assert_eq!(logged_types(&app, &account.account_id).await, events_before);
 }
 
 #[tokio::test]
@@ -123,7 +113,7 @@ async fn a_second_factor_whose_transaction_keeps_conflicting_is_503_and_the_code
         step_before,
         "the code was not used"
     );
-    let events = event_types(&app, &account.account_id).await;
+    let events = logged_types(&app, &account.account_id).await;
     assert_eq!(
         events.iter().filter(|kind| *kind == "signed_in").count(),
         1,
@@ -156,7 +146,7 @@ async fn a_lost_race_on_a_code_is_invalid_code_and_counts_as_an_attempt() {
         );
         let lost: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
         assert_eq!(lost, [Error::InvalidCode]);
-        let events = event_types(&app, &account.account_id).await;
+        let events = logged_types(&app, &account.account_id).await;
         let failures = events.iter().filter(|kind| *kind == "two_factor_failed");
         assert_eq!(failures.count(), 1, "{events:?}");
         // The winner's commit, the loser's refused attempt, and, when the loser lost at commit

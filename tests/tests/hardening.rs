@@ -7,39 +7,21 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::account as accounts;
 use ward::domain::second_factor::SecondFactor;
 use ward::domain::two_factor;
 use ward::store::keys;
 use ward::{Error, Now};
 use ward_tests::verify;
 use ward_tests::{
-    app, call, client, counted_app, enrolled_account, event_types, mfa_token, signed_in_account,
-    unique_login, PASSWORD,
+    app, call, client, counted_app, enrolled_account, logged_types, mfa_token, session_token,
+    signed_in_account, unique_login, PASSWORD,
 };
-
-async fn sign_in_session(app: &ward::App, login: &str, now: Now) -> String {
-    match accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
-        .await
-        .unwrap()
-    {
-        SignIn::SignedIn { session_token, .. } => session_token,
-        other => panic!("expected a session, got {other:?}"),
-    }
-}
 
 async fn lives(app: &ward::App, token: &str, now: Now) -> bool {
     ward::domain::session::authenticate(&app.store, token, now)
         .await
         .is_ok()
-}
-
-async fn events_of(app: &ward::App, account_id: &str) -> Vec<String> {
-    let (page, _) = ward::domain::security_log::page(&app.store, account_id, None, Now::current())
-        .await
-        .unwrap()
-        .into_parts();
-    event_types(&page)
 }
 
 // ---- 1. Sessions ------------------------------------------------------------------------
@@ -186,7 +168,7 @@ async fn enabling_two_factor_ends_every_other_session_however_many() {
         let account = signed_in_account(&app, "enable-ends", now).await;
         let mut tokens = Vec::new();
         for _ in 0..others {
-            tokens.push(sign_in_session(&app, &account.login, now).await);
+            tokens.push(session_token(&app, &account.login, now).await);
         }
         let (secret, _) = ward_tests::start_setup(&app, &account.session, now).await;
         let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30).unwrap();
@@ -209,7 +191,7 @@ async fn enabling_two_factor_ends_every_other_session_however_many() {
             .unwrap();
         assert_eq!(listed.len(), 1, "{others} others");
         if others == 2 {
-            let kinds = events_of(&app, &account.account_id).await;
+            let kinds = logged_types(&app, &account.account_id).await;
             let ended = kinds.iter().filter(|kind| *kind == "session_ended").count();
             assert_eq!(ended, 2, "{kinds:?}");
         }
@@ -427,6 +409,53 @@ async fn a_count_lasts_thirty_days_for_known_and_unknown_logins_alike() {
     }
 }
 
+#[tokio::test]
+async fn a_login_dormant_past_the_count_lifetime_costs_the_calls_of_an_unknown_one() {
+    let (app, calls) = counted_app().await;
+    let start = Now::current();
+    let known = signed_in_account(&app, "dormant", start).await.login;
+    // The last attempt (the sign-in) is older than a count's lifetime; its count is zero.
+    let later = start.plus_secs(ward::domain::throttle::COUNT_LIFETIME_SECS + 60);
+    calls.take();
+    let mut seen = Vec::new();
+    for login in [known, unique_login("dormant-unknown")] {
+        let answer =
+            accounts::sign_in(&app.store, &login, "not the password", &client(), later).await;
+        assert_eq!(answer.unwrap_err(), Error::InvalidCredentials);
+        seen.push(calls.take());
+    }
+    assert_eq!(
+        seen[0],
+        ["GetItem", "UpdateItem", "PutItem"],
+        "dormant login"
+    );
+    assert_eq!(
+        seen[0], seen[1],
+        "a dormant login and an unknown one cost alike"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_logged_even_when_its_mfa_token_went_meanwhile() {
+    use ward::domain::ports::{Failure, TwoFactorStore};
+    use ward::domain::records::{Entry, EventKind, Subject};
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "token-gone", now).await;
+    let failure = Failure {
+        subject: Subject::Account(&account.account_id),
+        entries: vec![Entry::new(EventKind::TwoFactorFailed, &client(), now)],
+    };
+    // The digest of an mfa_token that no longer exists (used by a concurrent request, expired).
+    let gone = ward::crypto::random::digest("ward_m_gone");
+    app.store.record_wrong_code(&gone, &failure).await.unwrap();
+    let logged = logged_types(&app, &account.account_id).await;
+    assert!(
+        logged.iter().any(|kind| kind == "two_factor_failed"),
+        "{logged:?}"
+    );
+}
+
 // ---- 7. Limits that keep every route bounded ---------------------------------------------
 
 #[tokio::test]
@@ -512,7 +541,7 @@ async fn logins_are_capped_at_254_bytes_and_a_254_byte_login_gets_its_qr_code() 
     let account = accounts::sign_up(&app.store, &login, PASSWORD, &client(), now)
         .await
         .unwrap();
-    let token = sign_in_session(&app, &login, now).await;
+    let token = session_token(&app, &login, now).await;
     let principal = ward::domain::session::authenticate_session(&app.store, &token, now)
         .await
         .unwrap();
@@ -597,7 +626,7 @@ async fn a_throttled_entry_follows_the_failure_that_caused_it() {
         )
         .await;
     }
-    let kinds = events_of(&app, &account.account_id).await;
+    let kinds = logged_types(&app, &account.account_id).await;
     assert_eq!(
         &kinds[..2],
         ["throttled", "sign_in_failed"],
@@ -611,11 +640,11 @@ async fn entries_past_their_year_are_never_listed() {
     let app = app().await;
     let long_ago = Now::current().plus_secs(-(ward::domain::security_log::RETENTION_SECS + 86_400));
     let account = signed_in_account(&app, "log-expiry", long_ago).await;
-    let kinds = events_of(&app, &account.account_id).await;
+    let kinds = logged_types(&app, &account.account_id).await;
     assert!(
         kinds.is_empty(),
         "entries of more than a year ago are listed: {kinds:?}"
     );
-    let recent: Value = json!(events_of(&app, &account.account_id).await);
+    let recent: Value = json!(logged_types(&app, &account.account_id).await);
     assert_eq!(recent, json!([]));
 }

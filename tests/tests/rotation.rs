@@ -12,61 +12,10 @@ use std::time::Duration;
 use ward::store::{get_b, get_ss, keys};
 use ward_tests::{app, call, unique_login, PASSWORD};
 
-struct Enrolled {
-    credentials: Value,
-    session: String,
-    secret: Vec<u8>,
-    step: i64,
-    codes: Vec<String>,
-    account_id: String,
-}
+type Enrolled = ward_tests::EnrolledOverHttp;
 
 async fn enrolled() -> Enrolled {
-    let credentials = json!({ "login": unique_login("rotation"), "password": PASSWORD });
-    let (_, _, created) = call(
-        Method::POST,
-        "/v1/accounts",
-        Some(credentials.clone()),
-        None,
-    )
-    .await;
-    let (_, _, body) = call(Method::POST, "/v1/sign-in", Some(credentials.clone()), None).await;
-    let session = body["session_token"].as_str().unwrap().to_string();
-    let password = json!({ "password": PASSWORD });
-    let (_, _, setup) = call(
-        Method::POST,
-        "/v1/two-factor/setup",
-        Some(password),
-        Some(&session),
-    )
-    .await;
-    let secret = data_encoding::BASE32_NOPAD
-        .decode(setup["secret"].as_str().unwrap().as_bytes())
-        .unwrap();
-    let step = ward::Now::current().secs() / 30;
-    let code = ward::crypto::totp::code_at_step(&secret, step).unwrap();
-    let (status, _, enabled) = call(
-        Method::POST,
-        "/v1/two-factor/setup/verify",
-        Some(json!({ "code": code })),
-        Some(&session),
-    )
-    .await;
-    assert_eq!(status, 200, "{enabled}");
-    let codes = enabled["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|code| code.as_str().unwrap().to_string())
-        .collect();
-    Enrolled {
-        credentials,
-        session,
-        secret,
-        step,
-        codes,
-        account_id: created["account_id"].as_str().unwrap().to_string(),
-    }
+    ward_tests::enrolled_over_http(&unique_login("rotation")).await
 }
 
 /// Signs in with the password and then `factor` (`code` or `recovery_code`).

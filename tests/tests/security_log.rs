@@ -216,32 +216,18 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
         "verify-code, wrong code"
     );
 
-    ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    ward_tests::view_codes(&app, &account.session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_eq!(
         calls.take(),
         ["UpdateItem", "TransactWriteItems"],
         "recovery-view (after the session read)"
     );
 
-    ward::domain::recovery::regenerate_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    ward_tests::regenerate_codes(&app, &account.session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_eq!(
         calls.take(),
         ["UpdateItem", "TransactWriteItems"],
@@ -257,17 +243,9 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
         "disable (after the session read)"
     );
 
-    let pending = two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward",
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let pending = ward_tests::try_start_setup(&app, &account.session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_eq!(
         calls.take(),
         ["UpdateItem", "UpdateItem"],

@@ -4,19 +4,9 @@
 //! other): other tests racing dozens of requests at the same emulator would skew what it measures.
 
 use std::time::{Duration, Instant};
-use ward::domain::account::{self as accounts, SignIn};
+use ward::domain::account as accounts;
 use ward::Now;
-use ward_tests::{app, client, unique_login, PASSWORD};
-
-async fn session_of(app: &ward::App, login: &str, now: Now) {
-    match accounts::sign_in(&app.store, login, PASSWORD, &client(), now)
-        .await
-        .unwrap()
-    {
-        SignIn::SignedIn { .. } => {}
-        other => panic!("expected a session, got {other:?}"),
-    }
-}
+use ward_tests::{app, client, session_token, unique_login, PASSWORD};
 
 #[tokio::test]
 async fn unknown_login_and_wrong_password_take_the_same_time() {
@@ -51,7 +41,7 @@ async fn unknown_login_and_wrong_password_take_the_same_time() {
         .await;
         known_times.push(started.elapsed());
         if round == 4 {
-            session_of(&app, &known, Now::current()).await; // resets the count
+            session_token(&app, &known, Now::current()).await; // resets the count
         }
     }
     let (known_median, unknown_median) = (median(&mut known_times), median(&mut unknown_times));

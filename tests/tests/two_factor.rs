@@ -29,41 +29,16 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     assert_eq!(never.unwrap_err(), Error::SetupNotStarted);
 
     // Wrong password: refused before anything is made.
-    let wrong = two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward",
-        &session,
-        "not my password",
-        &client(),
-        now,
-    )
-    .await;
+    let wrong = ward_tests::try_start_setup(&app, &session, "not my password", now).await;
     assert_eq!(wrong.err().unwrap(), Error::InvalidPassword);
 
     // Step 1 twice: the second secret replaces the first.
-    let first = two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward",
-        &session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
-    let second = two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward",
-        &session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let first = ward_tests::try_start_setup(&app, &session, PASSWORD, now)
+        .await
+        .unwrap();
+    let second = ward_tests::try_start_setup(&app, &session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_ne!(first.secret, second.secret);
     assert_eq!(second.expires_in, 600);
     assert!(second
@@ -98,16 +73,7 @@ async fn enrolment_goes_none_pending_enabled_and_the_confirming_code_is_used() {
     assert_eq!(status.recovery_codes_remaining, Some(10));
     assert!(status.enabled_at.is_some());
 
-    let again = two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward",
-        &session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await;
+    let again = ward_tests::try_start_setup(&app, &session, PASSWORD, now).await;
     assert_eq!(again.err().unwrap(), Error::TwoFactorAlreadyEnabled);
 
     // SignIn now asks for the second factor; the confirming code cannot be used again.
@@ -132,17 +98,9 @@ async fn a_pending_setup_expires_after_ten_minutes() {
     let now = Now::current();
     let ward_tests::SignedIn { session, .. } = signed_in_account(&app, "pending", now).await;
     let keys = app.keys().await.unwrap();
-    let pending = two_factor::start_setup(
-        &app.store,
-        &keys,
-        "Ward",
-        &session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let pending = ward_tests::try_start_setup(&app, &session, PASSWORD, now)
+        .await
+        .unwrap();
     let secret = data_encoding::BASE32_NOPAD
         .decode(pending.secret.as_bytes())
         .unwrap();
@@ -197,7 +155,6 @@ async fn recovery_codes_work_once_and_show_as_used() {
     let app = app().await;
     let account = enrolled_account(&app, "recovery", Now::current()).await;
     let now = account.enrolled_at;
-    let keys = app.keys().await.unwrap();
 
     // Typed in capitals with spaces instead of dashes: still the code.
     let typed = account.recovery_codes[3].to_uppercase().replace('-', " ");
@@ -220,16 +177,9 @@ async fn recovery_codes_work_once_and_show_as_used() {
     let malformed = verify(&app, &token, &recovery("not-a-code"), &client(), now).await;
     assert_eq!(malformed.unwrap_err(), Error::InvalidCode);
 
-    let view = ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let view = ward_tests::view_codes(&app, &account.session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_eq!(view.remaining, 9);
     let shown: Vec<_> = view.codes.iter().map(|(code, _)| code.clone()).collect();
     assert_eq!(shown, account.recovery_codes);
@@ -241,16 +191,22 @@ async fn recovery_codes_work_once_and_show_as_used() {
         .unwrap();
     assert_eq!(status.recovery_codes_remaining, Some(9));
 
-    let wrong = ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        "wrong password",
-        &client(),
-        now,
-    )
-    .await;
+    let wrong = ward_tests::view_codes(&app, &account.session, "wrong password", now).await;
     assert_eq!(wrong.err().unwrap(), Error::InvalidPassword);
+}
+
+#[tokio::test]
+async fn codes_of_an_enrolment_whose_generation_was_never_counted_regenerate() {
+    let app = app().await;
+    let account = enrolled_account(&app, "regen-uncounted", Now::current()).await;
+    let uncounted =
+        ward::store::ConditionalUpdate::new(ward::store::keys::account(&account.account_id))
+            .remove("rc_generation");
+    app.store.update(uncounted).await.unwrap().unwrap();
+    let fresh = ward_tests::regenerate_codes(&app, &account.session, PASSWORD, account.enrolled_at)
+        .await
+        .unwrap();
+    assert_eq!(fresh.len(), 10);
 }
 
 #[tokio::test]
@@ -258,17 +214,9 @@ async fn regenerating_makes_every_old_code_useless() {
     let app = app().await;
     let account = enrolled_account(&app, "regen", Now::current()).await;
     let now = account.enrolled_at;
-    let keys = app.keys().await.unwrap();
-    let fresh = ward::domain::recovery::regenerate_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let fresh = ward_tests::regenerate_codes(&app, &account.session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_eq!(fresh.len(), 10);
     assert!(fresh
         .iter()
@@ -295,7 +243,6 @@ async fn disabling_removes_the_second_factor() {
     let app = app().await;
     let account = enrolled_account(&app, "disable", Now::current()).await;
     let now = account.enrolled_at;
-    let keys = app.keys().await.unwrap();
     let pending = mfa_token(&app, &account.login, now).await;
 
     let wrong = two_factor::disable(
@@ -313,25 +260,9 @@ async fn disabling_removes_the_second_factor() {
 
     let again = two_factor::disable(&app.store, &account.session, PASSWORD, &client(), now).await;
     assert_eq!(again.unwrap_err(), Error::TwoFactorNotEnabled);
-    let view = ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await;
+    let view = ward_tests::view_codes(&app, &account.session, PASSWORD, now).await;
     assert_eq!(view.err().unwrap(), Error::TwoFactorNotEnabled);
-    let regenerate = ward::domain::recovery::regenerate_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now,
-    )
-    .await;
+    let regenerate = ward_tests::regenerate_codes(&app, &account.session, PASSWORD, now).await;
     assert_eq!(regenerate.err().unwrap(), Error::TwoFactorNotEnabled);
 
     // The session that disabled it is still valid; SignIn needs only the password.
@@ -587,7 +518,6 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
     let app = app().await;
     let account = enrolled_account(&app, "regen-race", Now::current()).await;
     let now = account.enrolled_at;
-    let keys = app.keys().await.unwrap();
     let mut tokens = Vec::new();
     for _ in 0..5 {
         tokens.push(mfa_token(&app, &account.login, now).await);
@@ -597,14 +527,7 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         .iter()
         .zip(&account.recovery_codes)
         .map(|(token, old)| async { verify(&app, token, &recovery(old), &who, now).await.is_ok() });
-    let regenerate = ward::domain::recovery::regenerate_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &who,
-        now,
-    );
+    let regenerate = ward_tests::regenerate_codes(&app, &account.session, PASSWORD, now);
     let (raced, fresh) = tokio::join!(futures::future::join_all(racing), regenerate);
     let fresh = fresh.unwrap();
     println!(
@@ -621,16 +544,9 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
         assert_eq!(refused, Error::InvalidCode);
     }
     // And what a reader sees is one generation: the new ten, none used.
-    let view = ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &who,
-        now,
-    )
-    .await
-    .unwrap();
+    let view = ward_tests::view_codes(&app, &account.session, PASSWORD, now)
+        .await
+        .unwrap();
     assert_eq!(view.remaining, 10);
     assert_eq!(
         view.codes
@@ -645,17 +561,9 @@ async fn a_regenerate_racing_old_codes_never_lets_one_in_after_it_answered() {
 async fn no_secret_or_recovery_code_is_stored_in_clear() {
     let app = app().await;
     let account = enrolled_account(&app, "at-rest", Now::current()).await;
-    let keys = app.keys().await.unwrap();
-    ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        account.enrolled_at,
-    )
-    .await
-    .unwrap();
+    ward_tests::view_codes(&app, &account.session, PASSWORD, account.enrolled_at)
+        .await
+        .unwrap();
     let dump = ward_tests::scan_table_as_text(&app).await;
     assert!(
         dump.contains(&account.account_id),
@@ -682,17 +590,8 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
     let app = app().await;
     let account = enrolled_account(&app, "confirm-throttle", Now::current()).await;
     let now = account.enrolled_at;
-    let keys = app.keys().await.unwrap();
     for _ in 0..5 {
-        let view = ward::domain::recovery::view_codes(
-            &app.store,
-            &keys,
-            &account.session,
-            "wrong password",
-            &client(),
-            now,
-        )
-        .await;
+        let view = ward_tests::view_codes(&app, &account.session, "wrong password", now).await;
         assert_eq!(view.err().unwrap(), Error::InvalidPassword);
     }
     for _ in 0..5 {
@@ -718,14 +617,6 @@ async fn password_confirmed_routes_share_the_sign_in_throttle() {
         sign_in.unwrap_err(),
         Error::TooManyAttempts { retry_after: 20 }
     );
-    let view = ward::domain::recovery::view_codes(
-        &app.store,
-        &keys,
-        &account.session,
-        PASSWORD,
-        &client(),
-        now.plus_secs(30),
-    )
-    .await;
+    let view = ward_tests::view_codes(&app, &account.session, PASSWORD, now.plus_secs(30)).await;
     assert_eq!(view.unwrap().remaining, 10);
 }

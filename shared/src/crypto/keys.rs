@@ -123,11 +123,6 @@ impl Keys {
         })
     }
 
-    /// The version that new values are sealed with.
-    pub fn current_version(&self) -> u8 {
-        self.current
-    }
-
     fn version(&self, version: u8) -> Result<&VersionKeys, CryptoError> {
         self.versions.get(&version).ok_or_else(|| {
             tracing::error!(

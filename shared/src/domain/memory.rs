@@ -7,6 +7,7 @@
 
 use super::ports::*;
 use super::records::*;
+use super::second_factor::MFA_TOKEN_MAX_ATTEMPTS;
 use super::security_log::RETENTION_SECS;
 use super::{Now, Origin};
 use crate::crypto::Keys;
@@ -197,7 +198,10 @@ impl ThrottleStore for Memory {
             CountStep::Increment {
                 below,
                 stale_before,
-            } => count.failures < below && (count.last_at == 0 || count.last_at > stale_before),
+            } => {
+                count.failures < below
+                    && (count.last_at == 0 || count.last_at > stale_before || count.failures == 0)
+            }
             CountStep::Restart { seen_last_at } => count.last_at == seen_last_at,
             CountStep::Lock { seen_failures, .. } => {
                 count.failures == seen_failures && count.locked_until <= now
@@ -477,7 +481,7 @@ impl TwoFactorStore for Memory {
         let spendable = state
             .mfa
             .get(acceptance.mfa_digest)
-            .is_some_and(|(pending, _)| pending.attempts < acceptance.max_attempts);
+            .is_some_and(|(pending, _)| pending.attempts < MFA_TOKEN_MAX_ATTEMPTS);
         if !spendable {
             return Ok(AcceptedOutcome::MfaTokenSpent);
         }

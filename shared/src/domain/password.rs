@@ -40,10 +40,10 @@ pub async fn confirm_password(
     check_presented_password(presented)?;
     let account_id = principal.account_id.as_str();
     let subject = Subject::Account(account_id);
-    let admission = throttle::admit(store, subject, Counter::Password, Precondition::None, now)
+    let mut admission = throttle::admit(store, subject, Counter::Password, Precondition::None, now)
         .await?
         .map_err(|_| Error::Unauthorized)?;
-    let Some(account) = admission.account.clone() else {
+    let Some(account) = admission.account.take() else {
         return Err(Error::Unauthorized);
     };
     if !password::verify(Some(&account.password_hash), presented).await? {
@@ -60,6 +60,27 @@ pub async fn confirm_password(
         return Err(Error::InvalidPassword);
     }
     Ok(account)
+}
+
+/// Confirms the password of an account whose 2FA must be on (`two_factor_on`) or off for the
+/// operation: in the other state the password's count starts again and the state is the answer.
+pub async fn confirm_password_while(
+    store: &impl ThrottleStore,
+    principal: &SessionPrincipal,
+    presented: &str,
+    origin: &Origin,
+    now: Now,
+    two_factor_on: bool,
+) -> Result<Account, Error> {
+    let account = confirm_password(store, principal, presented, origin, now).await?;
+    if account.two_factor_enabled() == two_factor_on {
+        return Ok(account);
+    }
+    let refusal = match two_factor_on {
+        true => Error::TwoFactorNotEnabled,
+        false => Error::TwoFactorAlreadyEnabled,
+    };
+    Err(refuse_after_password(store, &principal.account_id, refusal).await?)
 }
 
 /// The password was right but the state forbids the operation: the count starts again, then the

@@ -29,7 +29,7 @@ pub enum AccountCreated {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountStep {
     /// Below the threshold after this attempt: one more, if the count is still below `below`
-    /// and younger than `stale_before`.
+    /// and either zero or younger than `stale_before`.
     Increment { below: i64, stale_before: i64 },
     /// The last failure is older than a count's lifetime: the count starts again at one, if the
     /// last attempt is still the one seen.
@@ -146,8 +146,6 @@ pub struct Acceptance<'a> {
     pub reseal: Option<(Vec<u8>, Vec<u8>)>,
     pub session: &'a NewSession,
     pub entries: Vec<Entry>,
-    /// An `mfa_token` with this many wrong codes is spent.
-    pub max_attempts: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 //! (for "view"); the codes themselves only ever go to the user.
 
 use super::error::Error;
-use super::password::{confirm_password, refuse_after_password};
+use super::password::{confirm_password_while, refuse_after_password};
 use super::ports::{Changed, Rekey, ThrottleStore, TwoFactorStore, WhileEnabled};
-use super::records::{Account, Entry, EventKind, RecoveryCodes, SessionPrincipal, StoredCodeSet};
+use super::records::{Entry, EventKind, RecoveryCodes, SessionPrincipal, StoredCodeSet};
 use super::{Now, Origin};
 use crate::crypto::{random, Keys, Sealed};
 
@@ -101,7 +101,7 @@ pub fn unused_code_id(
     Ok(Some(id).filter(|id| set.ids.contains(id) && !set.used.contains(id)))
 }
 
-/// Each code of the set (displayed form) with whether it was used; all from one read.
+/// Each code of the set (normalised) with whether it was used; all from one read.
 fn open_codes(
     keys: &Keys,
     account_id: &str,
@@ -112,7 +112,7 @@ fn open_codes(
         .iter()
         .map(|code| {
             let id = keys.recovery_code_id_like(like, account_id, code)?;
-            Ok((display(code), set.used.contains(&id)))
+            Ok((code.clone(), set.used.contains(&id)))
         })
         .collect()
 }
@@ -128,10 +128,7 @@ fn rekey(
     if current {
         return Ok(None);
     }
-    let plain: Vec<String> = codes
-        .iter()
-        .filter_map(|(code, _)| normalise(code))
-        .collect();
+    let plain: Vec<String> = codes.iter().map(|(code, _)| code.clone()).collect();
     let stored = stored_set(keys, account_id, &plain)?;
     let used = stored
         .ids
@@ -156,10 +153,6 @@ pub struct CodeView {
     pub remaining: usize,
 }
 
-fn enabled_codes(account: &Account) -> Option<&RecoveryCodes> {
-    account.enrolment().map(|enrolment| &enrolment.codes)
-}
-
 /// The current codes again, after the password; all from one read, so of one generation.
 pub async fn view_codes<S>(
     store: &S,
@@ -172,13 +165,10 @@ pub async fn view_codes<S>(
 where
     S: ThrottleStore + TwoFactorStore,
 {
-    let account = confirm_password(store, principal, password, origin, now).await?;
+    let account = confirm_password_while(store, principal, password, origin, now, true).await?;
     let account_id = principal.account_id.as_str();
-    let Some(set) = enabled_codes(&account) else {
-        return Err(refuse_after_password(store, account_id, Error::TwoFactorNotEnabled).await?);
-    };
+    let set = &account.enrolment().ok_or(Error::TwoFactorNotEnabled)?.codes;
     let codes = open_codes(keys, account_id, set)?;
-    let remaining = codes.iter().filter(|(_, used)| !used).count();
     let rekeyed = rekey(keys, account_id, set, &codes)?;
     let entry = Entry::new(EventKind::RecoveryCodesViewed, origin, now);
     if store
@@ -193,7 +183,13 @@ where
             Changed::Refused => return Err(Error::Unauthorized),
         }
     }
-    Ok(CodeView { codes, remaining })
+    Ok(CodeView {
+        codes: codes
+            .into_iter()
+            .map(|(code, used)| (display(&code), used))
+            .collect(),
+        remaining: set.remaining(),
+    })
 }
 
 /// A new set replaces the old in one write: every earlier code stops working at that instant.
@@ -208,11 +204,8 @@ pub async fn regenerate_codes<S>(
 where
     S: ThrottleStore + TwoFactorStore,
 {
-    let account = confirm_password(store, principal, password, origin, now).await?;
+    confirm_password_while(store, principal, password, origin, now, true).await?;
     let account_id = principal.account_id.as_str();
-    if !account.two_factor_enabled() {
-        return Err(refuse_after_password(store, account_id, Error::TwoFactorNotEnabled).await?);
-    }
     let (codes, stored) = new_code_set(keys, account_id)?;
     let entry = Entry::new(EventKind::RecoveryCodesRegenerated, origin, now);
     match store.replace_codes(account_id, &stored, &entry).await? {
@@ -220,7 +213,9 @@ where
             tracing::info!(account_id, "recovery codes regenerated");
             Ok(codes)
         }
-        WhileEnabled::NotEnabled => Err(Error::TwoFactorNotEnabled),
+        WhileEnabled::NotEnabled => {
+            Err(refuse_after_password(store, account_id, Error::TwoFactorNotEnabled).await?)
+        }
     }
 }
 

@@ -63,6 +63,8 @@ where
         return Err(Error::MfaTokenInvalid);
     }
     let account_id = pending.account_id.as_str();
+    // The key ring before the attempt is counted: when it cannot be read, nothing is counted.
+    let keys = keys.keys().await?;
     let subject = Subject::Account(account_id);
     let admission = throttle::admit(
         store,
@@ -84,28 +86,28 @@ where
         refuse(store, account_id, &admission, &mfa_digest, origin, now).await;
         return Err(Error::MfaTokenInvalid);
     };
-    let keys = keys.keys().await?;
 
-    let accepted = match factor {
+    // The secret, opened once: to check the code and, when it is sealed with an older key
+    // version, to seal it again with the current one.
+    let (accepted, secret) = match factor {
         SecondFactor::Code(code) => {
             let secret = keys.open(Sealed::TotpSecret, account_id, &enrolment.secret)?;
-            totp::accepted_step(&secret, code, now.secs(), enrolment.last_step)?.map(Accepted::Step)
+            let step = totp::accepted_step(&secret, code, now.secs(), enrolment.last_step)?;
+            (step.map(Accepted::Step), Some(secret))
         }
         SecondFactor::RecoveryCode(code) => {
-            recovery::unused_code_id(&keys, account_id, &enrolment.codes, code)?
-                .map(Accepted::RecoveryCode)
+            let id = recovery::unused_code_id(&keys, account_id, &enrolment.codes, code)?;
+            (id.map(Accepted::RecoveryCode), None)
         }
     };
     let Some(accepted) = accepted else {
         return Err(refuse(store, account_id, &admission, &mfa_digest, origin, now).await);
     };
-    // A secret sealed with an older key version is sealed again with the current one.
-    let reseal = match (&accepted, keys.is_current(&enrolment.secret)) {
-        (Accepted::Step(_), false) => {
-            let secret = keys.open(Sealed::TotpSecret, account_id, &enrolment.secret)?;
-            let resealed = keys.seal(Sealed::TotpSecret, account_id, &secret)?;
-            Some((enrolment.secret.clone(), resealed))
-        }
+    let reseal = match secret {
+        Some(secret) if !keys.is_current(&enrolment.secret) => Some((
+            enrolment.secret.clone(),
+            keys.seal(Sealed::TotpSecret, account_id, &secret)?,
+        )),
         _ => None,
     };
 
@@ -128,7 +130,6 @@ where
         reseal,
         session: &session,
         entries,
-        max_attempts: MFA_TOKEN_MAX_ATTEMPTS,
     };
     match store.accept_second_factor(&acceptance).await? {
         AcceptedOutcome::SignedIn => {

@@ -4,7 +4,7 @@
 //! or codes of two generations.
 
 use super::error::Error;
-use super::password::{confirm_password, refuse_after_password};
+use super::password::{confirm_password_while, refuse_after_password};
 use super::ports::{
     Enabled, Enabling, SessionGuard, SessionStore, SetupStarted, ThrottleStore, TwoFactorStore,
     WhileEnabled,
@@ -45,13 +45,8 @@ pub async fn start_setup<S>(
 where
     S: ThrottleStore + TwoFactorStore,
 {
-    let account = confirm_password(store, principal, password, origin, now).await?;
+    confirm_password_while(store, principal, password, origin, now, false).await?;
     let account_id = principal.account_id.as_str();
-    if account.two_factor_enabled() {
-        return Err(
-            refuse_after_password(store, account_id, Error::TwoFactorAlreadyEnabled).await?,
-        );
-    }
     let secret = totp::new_secret()?;
     let otpauth_uri = totp::otpauth_uri(issuer, &principal.login, &secret);
     let qr_png = totp::qr_png_data_uri(&otpauth_uri)?;
@@ -61,7 +56,11 @@ where
     };
     match store.start_setup(account_id, &pending).await? {
         SetupStarted::Started => {}
-        SetupStarted::AlreadyEnabled => return Err(Error::TwoFactorAlreadyEnabled),
+        SetupStarted::AlreadyEnabled => {
+            return Err(
+                refuse_after_password(store, account_id, Error::TwoFactorAlreadyEnabled).await?,
+            )
+        }
     }
     tracing::info!(account_id, "two-factor setup started");
     Ok(PendingSetup {
@@ -93,7 +92,7 @@ where
 {
     let account_id = principal.account_id.as_str();
     let subject = Subject::Account(account_id);
-    let admission = match throttle::admit(
+    let mut admission = match throttle::admit(
         store,
         subject,
         Counter::SecondFactor,
@@ -106,7 +105,7 @@ where
         Err(Some(_)) => return Err(Error::TwoFactorAlreadyEnabled),
         Err(None) => return Err(Error::Unauthorized),
     };
-    let account = admission.account.clone().ok_or(Error::Unauthorized)?;
+    let account = admission.account.take().ok_or(Error::Unauthorized)?;
     // A guess was counted, so it is logged, whatever refuses it.
     let refuse = |refusal: Error| async {
         throttle::record_failure(
@@ -168,7 +167,9 @@ where
                 return Ok(codes);
             }
             Enabled::AlreadyEnabled => return Err(Error::TwoFactorAlreadyEnabled),
-            Enabled::SetupReplaced => return Err(Error::SetupNotStarted),
+            // Confirmed against a secret another setup replaced: a counted guess like any other
+            // (a concurrent enable, by contrast, started the count again).
+            Enabled::SetupReplaced => return refuse(Error::SetupNotStarted).await,
             Enabled::AccountGone => return Err(Error::Unauthorized),
             // A session was opened since the listing: list again.
             Enabled::SessionOpened(seq) => seen_seq = seq,
@@ -188,17 +189,16 @@ pub async fn disable<S>(
 where
     S: ThrottleStore + TwoFactorStore,
 {
-    let account = confirm_password(store, principal, password, origin, now).await?;
+    confirm_password_while(store, principal, password, origin, now, true).await?;
     let account_id = principal.account_id.as_str();
-    if !account.two_factor_enabled() {
-        return Err(refuse_after_password(store, account_id, Error::TwoFactorNotEnabled).await?);
-    }
     let entry = Entry::new(EventKind::TwoFactorDisabled, origin, now);
     match store.disable(account_id, &entry).await? {
         WhileEnabled::Done => {
             tracing::info!(account_id, "two-factor authentication disabled");
             Ok(())
         }
-        WhileEnabled::NotEnabled => Err(Error::TwoFactorNotEnabled),
+        WhileEnabled::NotEnabled => {
+            Err(refuse_after_password(store, account_id, Error::TwoFactorNotEnabled).await?)
+        }
     }
 }

@@ -87,10 +87,10 @@ pub async fn sign_up(app: &App, request: Request) -> Result<Response<Body>, Erro
             Now::current(),
         )
         .await?;
-        Ok(Reply::created(&SignedUp {
+        Reply::created(&SignedUp {
             account_id: account.account_id,
             login: account.login,
-        }))
+        })
     })
     .await
 }
@@ -124,7 +124,7 @@ pub async fn sign_in(app: &App, request: Request) -> Result<Response<Body>, Erro
                 expires_in,
             },
         };
-        Ok(Reply::ok(&answer))
+        Reply::ok(&answer)
     })
     .await
 }
@@ -148,7 +148,7 @@ pub async fn account(app: &App, request: Request) -> Result<Response<Body>, Erro
         let principal =
             session::authenticate_session(&app.store, bearer_token(&request)?, now).await?;
         let status = account::status(&app.store, &principal.account_id).await?;
-        Ok(Reply::ok(&AccountAnswer::from(status)))
+        Reply::ok(&AccountAnswer::from(status))
     })
     .await
 }
@@ -162,12 +162,12 @@ pub async fn whoami(app: &App, request: Request) -> Result<Response<Body>, Error
             Credential::Session { .. } => ("session", None),
             Credential::Token { token_id } => ("token", Some(token_id)),
         };
-        Ok(Reply::ok(&WhoAmI {
+        Reply::ok(&WhoAmI {
             account_id: principal.account_id,
             login: principal.login,
             auth,
             token_id,
-        }))
+        })
     })
     .await
 }

@@ -8,18 +8,18 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use std::future::Future;
 
-/// A successful answer: a status and an optional JSON body.
+/// A successful answer: a status and an optional JSON body, serialised once.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub body: Option<serde_json::Value>,
+    pub body: Option<String>,
 }
 
 impl Reply {
-    pub fn ok(body: &impl Serialize) -> Reply {
+    pub fn ok(body: &impl Serialize) -> Result<Reply, Error> {
         Reply::with_status(200, body)
     }
-    pub fn created(body: &impl Serialize) -> Reply {
+    pub fn created(body: &impl Serialize) -> Result<Reply, Error> {
         Reply::with_status(201, body)
     }
     pub fn no_content() -> Reply {
@@ -28,30 +28,23 @@ impl Reply {
             body: None,
         }
     }
-    fn with_status(status: u16, body: &impl Serialize) -> Reply {
-        match serde_json::to_value(body) {
-            Ok(body) => Reply {
-                status,
-                body: Some(body),
-            },
-            Err(_) => Reply {
-                status: 500,
-                body: Some(error::body(&Error::Internal)),
-            },
-        }
+    fn with_status(status: u16, body: &impl Serialize) -> Result<Reply, Error> {
+        let text = serde_json::to_string(body).map_err(|_| {
+            tracing::error!("an answer could not be serialised");
+            Error::Internal
+        })?;
+        Ok(Reply {
+            status,
+            body: Some(text),
+        })
     }
 
     pub fn into_response(self) -> Response<Body> {
-        match self.body {
-            Some(body) => json_response(self.status, &body),
-            None => {
-                let mut response = Response::new(Body::Empty);
-                *response.status_mut() =
-                    StatusCode::from_u16(self.status).unwrap_or(StatusCode::NO_CONTENT);
-                set_common_headers(&mut response);
-                response
-            }
-        }
+        let body = match self.body {
+            Some(text) => Body::Text(text),
+            None => Body::Empty,
+        };
+        with_common_headers(self.status, body)
     }
 }
 
@@ -126,27 +119,24 @@ fn respond(
     }
 }
 
-/// A JSON response with the headers every response carries.
-pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_string()));
+/// A response with the headers every response carries.
+fn with_common_headers(status: u16, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    set_common_headers(&mut response);
-    response
-}
-
-fn set_common_headers(response: &mut Response<Body>) {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// The response of API.md's error shape, with its status and headers.
 pub fn error_response(refusal: &Error) -> Response<Body> {
-    let mut response = json_response(error::status(refusal), &error::body(refusal));
+    let body = Body::Text(error::body(refusal).to_string());
+    let mut response = with_common_headers(error::status(refusal), body);
     if let Error::TooManyAttempts { retry_after } = refusal {
         if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
             response.headers_mut().insert("retry-after", value);
@@ -161,7 +151,10 @@ mod tests {
 
     #[test]
     fn every_reply_carries_no_store_and_json() {
-        for reply in [Reply::ok(&serde_json::json!({})), Reply::no_content()] {
+        for reply in [
+            Reply::ok(&serde_json::json!({})).unwrap(),
+            Reply::no_content(),
+        ] {
             let response = reply.into_response();
             assert_eq!(response.headers()["cache-control"], "no-store");
             assert_eq!(response.headers()["content-type"], "application/json");

@@ -43,10 +43,10 @@ pub async fn account_events(app: &App, request: Request) -> Result<Response<Body
         let cursor = query_parameter(&request, "cursor");
         let page =
             security_log::page(&app.store, &principal.account_id, cursor.as_deref(), now).await?;
-        Ok(Reply::ok(&EventPage {
+        Reply::ok(&EventPage {
             events: page.entries.into_iter().map(Event::from).collect(),
             next_cursor: page.next_cursor,
-        }))
+        })
     })
     .await
 }

@@ -49,9 +49,9 @@ pub async fn session_list(app: &App, request: Request) -> Result<Response<Body>,
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
         let sessions = session::list(&app.store, &principal, now).await?;
-        Ok(Reply::ok(&SessionList {
+        Reply::ok(&SessionList {
             sessions: sessions.into_iter().map(ListedSession::from).collect(),
-        }))
+        })
     })
     .await
 }
@@ -83,7 +83,7 @@ pub async fn session_end_others(app: &App, request: Request) -> Result<Response<
         let ended =
             session::end_others(&app.store, &principal, &password, &origin_of(&request), now)
                 .await?;
-        Ok(Reply::ok(&Ended { ended }))
+        Reply::ok(&Ended { ended })
     })
     .await
 }

@@ -67,13 +67,13 @@ pub async fn token_create(app: &App, request: Request) -> Result<Response<Body>,
             now,
         )
         .await?;
-        Ok(Reply::created(&CreatedToken {
+        Reply::created(&CreatedToken {
             id: created.id,
             name: created.name,
             token: created.token,
             created_at: rfc3339(created.created_at),
             expires_at: rfc3339(created.expires_at),
-        }))
+        })
     })
     .await
 }
@@ -84,9 +84,9 @@ pub async fn token_list(app: &App, request: Request) -> Result<Response<Body>, E
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
         let tokens = access_token::list(&app.store, &principal.account_id, now).await?;
-        Ok(Reply::ok(&TokenList {
+        Reply::ok(&TokenList {
             tokens: tokens.into_iter().map(ListedToken::from).collect(),
-        }))
+        })
     })
     .await
 }

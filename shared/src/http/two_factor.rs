@@ -81,12 +81,12 @@ pub async fn setup(app: &App, request: Request) -> Result<Response<Body>, Error>
             now,
         )
         .await?;
-        Ok(Reply::ok(&SetupAnswer {
+        Reply::ok(&SetupAnswer {
             secret: pending.secret,
             otpauth_uri: pending.otpauth_uri,
             qr_png: pending.qr_png,
             expires_in: pending.expires_in,
-        }))
+        })
     })
     .await
 }
@@ -107,10 +107,10 @@ pub async fn setup_verify(app: &App, request: Request) -> Result<Response<Body>,
             now,
         )
         .await?;
-        Ok(Reply::ok(&EnabledAnswer {
+        Reply::ok(&EnabledAnswer {
             enabled: true,
             recovery_codes: Some(codes),
-        }))
+        })
     })
     .await
 }
@@ -137,12 +137,12 @@ pub async fn verify_code(app: &App, request: Request) -> Result<Response<Body>, 
             Now::current(),
         )
         .await?;
-        Ok(Reply::ok(&VerifiedAnswer {
+        Reply::ok(&VerifiedAnswer {
             status: "signed_in",
             session_token: verified.session_token,
             expires_in: verified.expires_in,
             recovery_codes_remaining: verified.recovery_codes_remaining,
-        }))
+        })
     })
     .await
 }
@@ -162,14 +162,14 @@ pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>
             now,
         )
         .await?;
-        Ok(Reply::ok(&CodesView {
+        Reply::ok(&CodesView {
             recovery_codes: view
                 .codes
                 .into_iter()
                 .map(|(code, used)| RecoveryCodeView { code, used })
                 .collect(),
             remaining: view.remaining,
-        }))
+        })
     })
     .await
 }
@@ -189,7 +189,7 @@ pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response
             now,
         )
         .await?;
-        Ok(Reply::ok(&NewCodes { recovery_codes }))
+        Reply::ok(&NewCodes { recovery_codes })
     })
     .await
 }
@@ -200,10 +200,10 @@ pub async fn disable(app: &App, request: Request) -> Result<Response<Body>, Erro
         let now = Now::current();
         let (principal, password) = password_confirmed(app, &request, now).await?;
         two_factor::disable(&app.store, &principal, &password, &origin_of(&request), now).await?;
-        Ok(Reply::ok(&EnabledAnswer {
+        Reply::ok(&EnabledAnswer {
             enabled: false,
             recovery_codes: None,
-        }))
+        })
     })
     .await
 }

@@ -78,9 +78,10 @@ impl AccountStore for Store {
             self.table_put(claim, Some("attribute_not_exists(pk)"))?,
             event_put(self, &account.account_id, entry)?,
         ];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => AccountCreated::Created,
-            Transaction::ConditionFailed(_) => AccountCreated::LoginTaken,
+        Ok(if self.commits(writes).await? {
+            AccountCreated::Created
+        } else {
+            AccountCreated::LoginTaken
         })
     }
 }
@@ -126,7 +127,9 @@ impl ThrottleStore for Store {
             } => update
                 .set("#failures = if_not_exists(#failures, :zero) + :one")
                 .condition("attribute_not_exists(#failures) OR #failures < :below")
-                .condition("attribute_not_exists(#last) OR #last > :stale")
+                // A count of zero starts again as one either way: however old its last attempt,
+                // it is incremented in one write (a dormant login costs what an unknown one does).
+                .condition("attribute_not_exists(#last) OR #last > :stale OR #failures = :zero")
                 .value(":zero", n(0))
                 .value(":one", n(1))
                 .value(":below", n(below))
@@ -304,7 +307,7 @@ impl TwoFactorStore for Store {
         };
         let mut writes = vec![
             self.table_update(update)?,
-            sessions::spend_mfa_token(self, acceptance.mfa_digest, acceptance.max_attempts)?,
+            sessions::spend_mfa_token(self, acceptance.mfa_digest)?,
         ];
         writes.extend(sessions::open_writes(self, acceptance.session)?);
         for entry in &acceptance.entries {
@@ -323,8 +326,12 @@ impl TwoFactorStore for Store {
     async fn record_wrong_code(&self, mfa_digest: &str, failure: &Failure<'_>) -> Stored<()> {
         let mut writes = vec![sessions::count_wrong_code(self, mfa_digest)?];
         writes.extend(failure_writes(self, failure)?);
-        // Whether the mfa_token was still there or not, the entries are what matters.
-        self.transact(writes).await.map(|_| ())
+        if self.commits(writes).await? {
+            return Ok(());
+        }
+        // The mfa_token went meanwhile (used by a concurrent request, or expired): the attempt
+        // was counted all the same, so its entries are written without it.
+        self.record_failure(failure).await
     }
 
     async fn record_codes_viewed(
@@ -362,9 +369,10 @@ impl TwoFactorStore for Store {
             self.table_update(update)?,
             event_put(self, account_id, entry)?,
         ];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => Changed::Changed,
-            Transaction::ConditionFailed(_) => Changed::Refused,
+        Ok(if self.commits(writes).await? {
+            Changed::Changed
+        } else {
+            Changed::Refused
         })
     }
 
@@ -378,10 +386,11 @@ impl TwoFactorStore for Store {
             reset(account_id, Counter::Password)
                 .set("rc_hashes = :ids")
                 .set("rc_sealed = :codes")
-                .set("rc_generation = rc_generation + :one")
+                .set("rc_generation = if_not_exists(rc_generation, :zero) + :one")
                 .remove("rc_used")
                 .value(":ids", AttributeValue::Ss(codes.ids.clone()))
                 .value(":codes", b(codes.sealed.clone()))
+                .value(":zero", n(0))
                 .value(":one", n(1)),
             true,
         );
@@ -389,9 +398,10 @@ impl TwoFactorStore for Store {
             self.table_update(replace)?,
             event_put(self, account_id, entry)?,
         ];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => WhileEnabled::Done,
-            Transaction::ConditionFailed(_) => WhileEnabled::NotEnabled,
+        Ok(if self.commits(writes).await? {
+            WhileEnabled::Done
+        } else {
+            WhileEnabled::NotEnabled
         })
     }
 
@@ -416,9 +426,10 @@ impl TwoFactorStore for Store {
             true,
         );
         let writes = vec![self.table_update(off)?, event_put(self, account_id, entry)?];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => WhileEnabled::Done,
-            Transaction::ConditionFailed(_) => WhileEnabled::NotEnabled,
+        Ok(if self.commits(writes).await? {
+            WhileEnabled::Done
+        } else {
+            WhileEnabled::NotEnabled
         })
     }
 }

@@ -150,10 +150,6 @@ pub fn get_bool(item: &Item, name: &str) -> Option<bool> {
         .copied()
 }
 
-pub fn required_n(item: &Item, name: &str) -> Result<i64, StorageError> {
-    get_n(item, name).ok_or_else(|| missing(name))
-}
-
 pub fn required_b(item: &Item, name: &str) -> Result<Vec<u8>, StorageError> {
     get_b(item, name)
         .map(<[u8]>::to_vec)

@@ -118,6 +118,28 @@ async fn conflict_backoff(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
 }
 
+/// Sends a single-item request until it no longer collides with a running transaction (at most
+/// `CONFLICT_ATTEMPTS` times); any other answer is returned as it is.
+async fn with_conflict_retries<T, E, R, Attempt, Answer>(
+    mut send: Attempt,
+) -> Result<T, SdkError<E, R>>
+where
+    Attempt: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata,
+{
+    let mut attempt = 1;
+    loop {
+        match send().await {
+            Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
+                conflict_backoff(attempt).await;
+                attempt += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// What a cancelled transaction's reasons say.
 enum Cancellation {
     /// At least one condition failed: the flag at index i says whether item i's did.
@@ -279,6 +301,11 @@ impl Store {
         Err(StorageError::Unavailable)
     }
 
+    /// Sends a transaction; whether it committed (false: a condition failed, nothing was written).
+    async fn commits(&self, items: Vec<TransactWriteItem>) -> Result<bool, StorageError> {
+        Ok(self.transact(items).await? == Transaction::Committed)
+    }
+
     /// One conditional update. `Ok(Err(old))` when the condition failed, with the item as it was
     /// (None when it does not exist).
     pub async fn update(
@@ -303,28 +330,20 @@ impl Store {
             .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let mut attempt = 1;
-        loop {
-            let error = match request.clone().send().await {
-                Ok(output) => return Ok(Ok(output.attributes.unwrap_or_default())),
-                Err(error) => error,
+        let error = match with_conflict_retries(|| request.clone().send()).await {
+            Ok(output) => return Ok(Ok(output.attributes.unwrap_or_default())),
+            Err(error) => error,
+        };
+        if let Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) =
+            error.as_service_error()
+        {
+            let old = match failed.item() {
+                Some(item) => Some(item.clone()),
+                None => self.get(key).await?,
             };
-            if let Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(failed)) =
-                error.as_service_error()
-            {
-                let old = match failed.item() {
-                    Some(item) => Some(item.clone()),
-                    None => self.get(key).await?,
-                };
-                return Ok(Err(old));
-            }
-            if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS {
-                conflict_backoff(attempt).await;
-                attempt += 1;
-                continue;
-            }
-            return Err(classify("UpdateItem", &error));
+            return Ok(Err(old));
         }
+        Err(classify("UpdateItem", &error))
     }
 
     /// Writes that must all happen: one unconditional put as a PutItem, more as one transaction.
@@ -353,45 +372,10 @@ impl Store {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item));
-        let mut attempt = 1;
-        loop {
-            match request.clone().send().await {
-                Ok(_) => return Ok(()),
-                Err(error) if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
-                    conflict_backoff(attempt).await;
-                    attempt += 1;
-                }
-                Err(error) => return Err(classify("PutItem", &error)),
-            }
-        }
-    }
-
-    /// Puts an item unless one with its key exists; whether it was written.
-    pub async fn put_if_absent(&self, item: Item) -> Result<bool, StorageError> {
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)");
-        let mut attempt = 1;
-        loop {
-            let error = match request.clone().send().await {
-                Ok(_) => return Ok(true),
-                Err(error) => error,
-            };
-            if let Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_)) =
-                error.as_service_error()
-            {
-                return Ok(false);
-            }
-            if is_conflict(&error) && attempt < CONFLICT_ATTEMPTS {
-                conflict_backoff(attempt).await;
-                attempt += 1;
-                continue;
-            }
-            return Err(classify("PutItem", &error));
-        }
+        with_conflict_retries(|| request.clone().send())
+            .await
+            .map(|_| ())
+            .map_err(|error| classify("PutItem", &error))
     }
 
     /// Every live item of a partition under a sort-key prefix, page after page.

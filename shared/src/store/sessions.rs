@@ -7,6 +7,7 @@ use super::profile::{opening_session, password_reset, while_two_factor};
 use super::{keys, StorageError, Store, Transaction};
 use crate::domain::ports::*;
 use crate::domain::records::*;
+use crate::domain::second_factor::MFA_TOKEN_MAX_ATTEMPTS;
 use crate::domain::{Now, Origin};
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
@@ -60,13 +61,12 @@ pub(super) fn open_writes(
 pub(super) fn spend_mfa_token(
     store: &Store,
     mfa_digest: &str,
-    max_attempts: i64,
 ) -> Result<TransactWriteItem, StorageError> {
     store.table_delete_if(
         keys::session(mfa_digest),
         "attempts < :max",
         ":max",
-        n(max_attempts),
+        n(MFA_TOKEN_MAX_ATTEMPTS),
     )
 }
 
@@ -214,9 +214,10 @@ impl SessionStore for Store {
             self.table_put(item, Some("attribute_not_exists(pk)"))?,
             self.table_update(password_reset(&pending.account_id, rehash))?,
         ];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => Written::Written,
-            Transaction::ConditionFailed(_) => Written::Gone,
+        Ok(if self.commits(writes).await? {
+            Written::Written
+        } else {
+            Written::Gone
         })
     }
 
@@ -233,9 +234,10 @@ impl SessionStore for Store {
             )?,
             event_put(self, account_id, entry)?,
         ];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => Written::Written,
-            Transaction::ConditionFailed(_) => Written::Gone,
+        Ok(if self.commits(writes).await? {
+            Written::Written
+        } else {
+            Written::Gone
         })
     }
 
@@ -252,9 +254,10 @@ impl SessionStore for Store {
             Some("attribute_exists(pk)"),
             entry,
         )?;
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => Written::Written,
-            Transaction::ConditionFailed(_) => Written::Gone,
+        Ok(if self.commits(writes).await? {
+            Written::Written
+        } else {
+            Written::Gone
         })
     }
 

@@ -129,9 +129,10 @@ impl TokenStore for Store {
             self.table_update(uncounting_token(account_id))?,
             event_put(self, account_id, entry)?,
         ];
-        Ok(match self.transact(writes).await? {
-            Transaction::Committed => Written::Written,
-            Transaction::ConditionFailed(_) => Written::Gone,
+        Ok(if self.commits(writes).await? {
+            Written::Written
+        } else {
+            Written::Gone
         })
     }
 
