@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use std::future::Future;
 
-/// A successful answer: a status and an optional JSON body, serialised once.
+/// A successful answer: a status and an optional JSON body.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
@@ -29,10 +29,14 @@ impl Reply {
         }
     }
     fn with_status(status: u16, body: &impl Serialize) -> Result<Reply, Error> {
-        let text = serde_json::to_string(body).map_err(|_| {
-            tracing::error!("an answer could not be serialised");
-            Error::Internal
-        })?;
+        // Through a JSON value, whose keys are sorted: every answer keeps the one key order the
+        // contract and the README show, whatever the order of a DTO's fields.
+        let text = serde_json::to_value(body)
+            .map(|value| value.to_string())
+            .map_err(|_| {
+                tracing::error!("an answer could not be serialised");
+                Error::Internal
+            })?;
         Ok(Reply {
             status,
             body: Some(text),
