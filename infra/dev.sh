@@ -20,6 +20,7 @@ echo "==> starting the API on port $API_PORT"
 ward_start_api "$API_PORT" --concurrency 4
 echo
 echo "Ward is serving at http://127.0.0.1:$API_PORT (emulator at $AWS_ENDPOINT_URL)"
+echo "The account pages: open http://127.0.0.1:$API_PORT/ in a browser (sign up, then Settings > Account)"
 echo "Logs: .local/logs/api.log and .local/logs/emulator.log. Ctrl-C stops everything."
 tail -n 0 -f .local/logs/api.log &
 WARD_PIDS+=($!)

@@ -5,6 +5,7 @@
 # ward_start_emulator   starts moto's server on $DYNAMODB_PORT and creates the table and key secret
 # ward_start_api PORT   serves every function with `cargo lambda watch` on PORT and waits until it answers
 #                       (WARD_FUNCTION_LOG: the functions' RUST_LOG; WARD_API_LOG: the log's file name)
+# ward_browser          makes sure the browser tests have Debian's Chromium and axe-core (npm, pinned)
 # ward_stop             stops everything started here (installed as an EXIT trap)
 
 WARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -84,6 +85,27 @@ ward_start_api() {
   if ! ward_wait_http "http://127.0.0.1:$port/v1/whoami" 120 "$!"; then
     echo "cargo lambda watch did not answer on port $port; see $log" >&2
     return 1
+  fi
+}
+
+ward_browser() {
+  export WARD_CHROMIUM=${WARD_CHROMIUM:-/usr/bin/chromium}
+  if [ ! -x "$WARD_CHROMIUM" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "==> installing Debian's chromium for the browser tests"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    else
+      echo "The browser tests need Chromium at $WARD_CHROMIUM: sudo apt-get install chromium" >&2
+      echo "(or point WARD_CHROMIUM at a Chromium or Chrome binary)" >&2
+      return 1
+    fi
+  fi
+  local browser="$WARD_ROOT/tests/browser" stamp="$WARD_ROOT/tests/browser/node_modules/.lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$browser/package-lock.json" "$stamp"; then
+    echo "==> installing axe-core (npm ci, pinned in tests/browser/package-lock.json)"
+    (cd "$browser" && npm ci --silent --no-audit --no-fund)
+    cp "$browser/package-lock.json" "$stamp"
   fi
 }
 

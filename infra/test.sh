@@ -23,6 +23,9 @@ python infra/iam_actions.py template.yaml
 AWS_REGION=us-east-1 sam validate --lint --template template.yaml
 openapi-spec-validator docs/openapi.yaml
 
+echo "==> the browser tests' Chromium and axe-core"
+ward_browser
+
 echo "==> building every function and test"
 cargo build --workspace --bins --quiet
 cargo test --workspace --no-run --quiet
@@ -59,6 +62,9 @@ export WARD_TRACE_LOGS="$WARD_LOG_DIR/api-trace.log:$WARD_LOG_DIR/emulator.log"
 
 echo "==> tests"
 cargo test --workspace -- --test-threads 8
+
+echo "==> the pages in Chromium (Playwright): every flow of the user guide, axe-core on every screen"
+WARD_SCREENSHOTS="$WARD_ROOT/.local/screenshots" python -m pytest -q -p no:cacheprovider tests/browser
 
 echo "==> contract: schemathesis against the local stack, every route of docs/openapi.yaml"
 python infra/contract.py "$WARD_API_URL"

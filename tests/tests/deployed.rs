@@ -255,7 +255,8 @@ fn differences(grants: &Grants, used: &Grants) -> Vec<String> {
 fn each_function_is_granted_exactly_the_calls_it_makes() {
     let outcome = journey();
     let grants = granted();
-    for function in grants.keys() {
+    // A function granted nothing (the pages) must call nothing, which `differences` checks.
+    for (function, _) in grants.iter().filter(|(_, granted)| !granted.is_empty()) {
         assert!(
             outcome.calls.contains_key(function),
             "{function} was never reached"

@@ -1,0 +1,66 @@
+//! Embeds the pages of `web/` in the binary. Each asset is named after its content's hash, so
+//! browsers may cache it for a year and still never run a stale script after a deployment; the
+//! page refers to the hashed names.
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::{env, fs};
+
+/// The files of `web/` served under `/assets/`, with their media types.
+const ASSETS: [(&str, &str); 3] = [
+    ("app.css", "text/css; charset=utf-8"),
+    ("app.js", "text/javascript; charset=utf-8"),
+    ("icon.svg", "image/svg+xml"),
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    let out = PathBuf::from(env::var("OUT_DIR")?);
+    println!("cargo:rerun-if-changed={}", web.display());
+    let mut page = read_text(&web.join("index.html"))?;
+    let mut table = String::from("/// Every asset: its hashed path, media type and content.\n");
+    table.push_str("pub const ASSETS: &[Asset] = &[\n");
+    for (name, media_type) in ASSETS {
+        let source = web.join(name);
+        println!("cargo:rerun-if-changed={}", source.display());
+        let body = fs::read(&source).map_err(|error| format!("{}: {error}", source.display()))?;
+        let (stem, extension) = name
+            .rsplit_once('.')
+            .ok_or("an asset without an extension")?;
+        let hashed = format!("/assets/{stem}.{}.{extension}", short_hash(&body));
+        let plain = format!("/assets/{name}");
+        if !page.contains(&plain) {
+            return Err(format!("web/index.html does not refer to {plain}").into());
+        }
+        page = page.replace(&plain, &hashed);
+        writeln!(
+            table,
+            "    Asset {{ path: {hashed:?}, media_type: {media_type:?}, body: include_str!({:?}) }},",
+            fs::canonicalize(&source)?.display().to_string()
+        )?;
+    }
+    table.push_str("];\n");
+    writeln!(table, "/// The page's validator, for `If-None-Match`.")?;
+    writeln!(
+        table,
+        "pub const PAGE_ETAG: &str = \"\\\"{}\\\"\";",
+        short_hash(page.as_bytes())
+    )?;
+    fs::write(out.join("index.html"), &page)?;
+    fs::write(out.join("assets.rs"), table)?;
+    Ok(())
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// The first 64 bits of the content's SHA-256, in hex.
+fn short_hash(content: &[u8]) -> String {
+    Sha256::digest(content)[..8]
+        .iter()
+        .fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
