@@ -15,6 +15,13 @@
 const STORAGE_KEY = 'ward.session';
 const SESSION_ENDED = 'Your session has ended. Sign in again.';
 const UNAVAILABLE = 'The service is unavailable. Try again in a moment.';
+const SIGNED_OUT = 'You are signed out.';
+const SIGN_OUT_UNREACHED = 'This browser has forgotten your session, but Ward could not be reached to end it. '
+  + 'Sign in again and end it from the Sessions page (it also ends by itself within 12 hours).';
+const UNEXPECTED = 'The service sent an answer this page does not understand. Reload the page and try again.';
+// The answers of the two-factor routes that say the account's 2FA changed behind this page's back
+// (in another tab, say): the dialog of the flow closes and the account page is redrawn.
+const TWO_FACTOR_CHANGED = new Set(['two_factor_not_enabled', 'two_factor_already_enabled']);
 
 // What people read for each error code of the API's table. The server's own `message` is the
 // fallback (and is what invalid_request shows: it names the field that was refused).
@@ -74,6 +81,8 @@ let renderedHash = null;     // the route on screen
 let firstRender = true;      // focus stays put on page load; later route changes focus the h1
 let signInMessage = '';      // shown on the next sign-in page (why the user is there)
 let signInLogin = '';        // the login to put back in the sign-in form
+let leaveView = null;        // what the view on screen does when it is left (forgets secrets)
+let accountPage = null;      // the account view's own elements, while it is on screen
 
 // ---- small DOM helpers
 
@@ -91,6 +100,13 @@ function h(tag, attrs = {}, ...children) {
   }
   el.append(...children.flat().filter((c) => c != null && c !== false));
   return el;
+}
+
+// Runs `fn` once the page has been drawn with what is there now (two frames on): a live region
+// that has just been inserted, or just been emptied, is then seen to change.
+function afterRender(fn) {
+  let frame = requestAnimationFrame(() => { frame = requestAnimationFrame(fn); });
+  return () => cancelAnimationFrame(frame);
 }
 
 function clone(id) {
@@ -150,6 +166,9 @@ function storeSession(token) {
 function clearSession() {
   session = null;
   me = null;
+  for (const { timer } of tickers.values()) clearInterval(timer);
+  tickers.clear();
+  throttledUntil.clear();
   try { sessionStorage.removeItem(STORAGE_KEY); } catch { /* nothing stored */ }
 }
 
@@ -180,7 +199,17 @@ const problem = (message) => new ApiError(0, 'local', message);
 async function api(method, path, body, { auth = true } = {}) {
   const token = session;
   const headers = { 'Content-Type': 'application/json' };
-  if (auth) headers.Authorization = 'Bearer ' + token;
+  if (auth) {
+    if (!token) {
+      // Signed out meanwhile (a request finishing after Sign out, say): nothing to send.
+      const err = new ApiError(401, 'unauthorized', SESSION_ENDED);
+      err.handled = true;
+      closeAllDialogs(true);
+      go('#/sign-in');
+      throw err;
+    }
+    headers.Authorization = 'Bearer ' + token;
+  }
   let res;
   try {
     res = await fetch(path, {
@@ -216,8 +245,12 @@ function retryAfter(res) {
 function messageFor(err) {
   if (err.code === 'local' || err.code === 'network') return err.message;
   if (err.status >= 500) return UNAVAILABLE;
-  return MESSAGES[err.code] || err.message || 'Something went wrong. Try again.';
+  return (Object.hasOwn(MESSAGES, err.code) && MESSAGES[err.code]) || err.message || 'Something went wrong. Try again.';
 }
+
+// A SignIn or Verify2FACode answer that really issued a session.
+const issuedSession = (answer) => answer?.status === 'signed_in'
+  && typeof answer.session_token === 'string' && answer.session_token !== '';
 
 // ---- forms
 
@@ -225,78 +258,140 @@ const errorArea = (form) => $('.error', form);
 const submitButton = (form) => $('[type="submit"]', form);
 const isBusy = (form) => form.getAttribute('aria-busy') === 'true';
 
-// Throttles the service told us about, by form (data-form), as the time they end. They survive a
-// form being thrown away, so coming back to the page shows the rest of the wait.
+// Throttles the service told us about, as the time they end, by key: the form's data-throttle, or
+// its data-form, or (the sign-in forms) a key made of the login, so that a wait for one login is
+// never shown to another. The password-confirmed routes share one key ("password"), as they share
+// the service's count. Waits survive a form being thrown away, so coming back to the page shows
+// the rest of the wait; signing out forgets them all.
 const throttledUntil = new Map();
-const tickers = new WeakMap();
-const isThrottled = (form) => (throttledUntil.get(form.dataset.form) ?? 0) > Date.now();
+const throttleKeys = new WeakMap(); // form → () => its key, for keys that depend on what is typed
+const tickers = new Map();          // form → { timer, key } of the countdown it shows
+const keyOf = (form) => throttleKeys.get(form)?.() ?? form.dataset.throttle ?? form.dataset.form;
+const isThrottled = (form, key = keyOf(form)) => (throttledUntil.get(key) ?? 0) > Date.now();
 
 function say(form, text) {
-  if (!isThrottled(form)) errorArea(form).textContent = text;
+  if (isThrottled(form)) return;
+  const area = errorArea(form);
+  area.classList.remove('is-ready');
+  area.textContent = text;
 }
 
 function setBusy(form, busy) {
   form.setAttribute('aria-busy', String(busy));
-  for (const button of $$('[type="submit"], [data-close], [data-cancel]', form)) button.disabled = busy;
+  const controls = '[type="submit"], [data-close], [data-cancel], [data-toggle], [data-again]';
+  for (const button of $$(controls, form)) button.disabled = busy;
   if (isThrottled(form)) submitButton(form).disabled = true;
+}
+
+// Ties the form's error message to the field it is about (aria-invalid, aria-describedby).
+let errorIds = 0;
+function markInvalid(input) {
+  const area = errorArea(input.form);
+  if (!area.id) area.id = `error-${++errorIds}`;
+  input.setAttribute('aria-invalid', 'true');
+  const ids = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).filter(Boolean);
+  if (!ids.includes(area.id)) input.setAttribute('aria-describedby', [...ids, area.id].join(' '));
+}
+
+// Undoes markInvalid() for the fields under `root`.
+function clearInvalid(root) {
+  const inputs = root.matches?.('input') ? [root] : $$('input[aria-invalid]', root);
+  for (const input of inputs) {
+    const area = input.form && errorArea(input.form);
+    input.removeAttribute('aria-invalid');
+    if (!area?.id) continue;
+    const ids = (input.getAttribute('aria-describedby') ?? '').split(/\s+/).filter((id) => id && id !== area.id);
+    if (ids.length) input.setAttribute('aria-describedby', ids.join(' '));
+    else input.removeAttribute('aria-describedby');
+  }
+}
+
+// A problem with one field: it is marked, focused, and the message is about it.
+function fieldProblem(input, message) {
+  markInvalid(input);
+  input.focus();
+  return problem(message);
 }
 
 // Runs a form's request: clears the old message, disables the buttons while it runs, and shows
 // what went wrong. `task` may throw an ApiError (or problem()) to have it reported.
 async function runForm(form, task) {
   if (isBusy(form) || isThrottled(form)) return;
+  const key = keyOf(form); // a 429 is about what was sent, even if the login is edited meanwhile
+  clearInvalid(form);
   say(form, '');
   setBusy(form, true);
   try {
     await task();
   } catch (err) {
-    report(form, err);
+    report(form, err, key);
   } finally {
     setBusy(form, false);
   }
 }
 
-function report(form, err) {
+function report(form, err, key = keyOf(form)) {
   if (!(err instanceof ApiError)) { console.error(err); say(form, 'Something went wrong. Try again.'); return; }
   if (err.handled) return;
   if (err.code === 'too_many_attempts') {
-    throttledUntil.set(form.dataset.form, Date.now() + err.retryAfter * 1000);
-    countdown(form);
+    throttledUntil.set(key, Date.now() + err.retryAfter * 1000);
+    if (keyOf(form) === key) countdown(form);
     return;
   }
   say(form, messageFor(err));
 }
 
+function stopCountdown(form) {
+  clearInterval(tickers.get(form)?.timer);
+  tickers.delete(form);
+}
+
 // A live countdown in the form's error area, its submit button disabled until the wait is over.
-// The message is announced once; the seconds then tick silently (aria-live off), since a screen
-// reader reading every second out loud would drown everything else.
+// The sentence is inserted once, and read out once (the area is role=alert); only the number then
+// changes, in a span whose changes are not announced (aria-live=off), since a screen reader
+// reading every second out loud would drown everything else. The end is announced once.
 function countdown(form) {
-  clearInterval(tickers.get(form));
+  stopCountdown(form);
+  const key = keyOf(form);
   const area = errorArea(form);
-  let announced = false;
+  const left = () => Math.ceil(((throttledUntil.get(key) ?? 0) - Date.now()) / 1000);
+  const seconds = h('span', { 'aria-live': 'off' }, String(Math.max(left(), 1)));
+  area.classList.remove('is-ready');
+  area.replaceChildren('Too many attempts. Try again in ', seconds, ' s.');
+  submitButton(form).disabled = true;
   const tick = () => {
-    if (!form.isConnected) { clearInterval(timer); return; }
-    const left = Math.ceil(((throttledUntil.get(form.dataset.form) ?? 0) - Date.now()) / 1000);
-    if (left <= 0) {
-      clearInterval(timer);
-      throttledUntil.delete(form.dataset.form);
-      area.removeAttribute('aria-live');
-      area.textContent = '';
+    if (!form.isConnected) { stopCountdown(form); return; }
+    const n = left();
+    if (n <= 0) {
+      stopCountdown(form);
+      throttledUntil.delete(key);
+      area.textContent = 'You can try again now.';
+      area.classList.add('is-ready');
       submitButton(form).disabled = isBusy(form);
       return;
     }
-    if (announced) area.setAttribute('aria-live', 'off');
-    area.textContent = `Too many attempts. Try again in ${left} s.`;
-    announced = true;
+    seconds.textContent = String(n);
     submitButton(form).disabled = true;
   };
-  const timer = setInterval(tick, 1000);
-  tickers.set(form, timer);
-  tick();
+  tickers.set(form, { timer: setInterval(tick, 1000), key });
+}
+
+// Shows the wait of the form's present key, if any, and drops a countdown that was for another
+// (the sign-in form after its login was edited).
+function syncThrottle(form) {
+  const running = tickers.get(form);
+  const key = keyOf(form);
+  if (running?.key === key) return;
+  if (running) {
+    stopCountdown(form);
+    errorArea(form).textContent = '';
+    submitButton(form).disabled = isBusy(form);
+  }
+  if (isThrottled(form, key)) countdown(form);
 }
 
 function resumeCountdowns(root) {
-  for (const form of $$('form[data-form]', root)) if (isThrottled(form)) countdown(form);
+  for (const form of $$('form[data-form]', root)) syncThrottle(form);
 }
 
 // Puts a template's content into `root` (replacing what was there).
@@ -376,24 +471,37 @@ function refocusIfLost(fallback) {
   }
 }
 
+// The account's two-factor state is not what the page showed (changed in another tab, say): the
+// flow's dialog has closed; redraw the account page and say what happened.
+function twoFactorChanged(err) {
+  if (!session) return;
+  notify(messageFor(err));
+  loadAccount({ refocus: true });
+}
+
 // The reusable "Confirm your password" prompt. `action(password)` runs while the prompt is open,
 // so a wrong password is said inside it and the user can try again. Resolves with the action's
-// answer, or null when the user cancelled.
+// answer, or null when the user cancelled (or the account's 2FA changed: twoFactorChanged()).
 function askPassword(opener, purpose, action) {
   return new Promise((resolve) => {
     let result = null;
-    const dialog = openDialog('tpl-password', { opener, onClose: () => resolve(result) });
+    let changed = null;
+    const dialog = openDialog('tpl-password', {
+      opener,
+      onClose: () => { if (changed) twoFactorChanged(changed); resolve(result); },
+    });
     $('[data-purpose]', dialog).textContent = purpose;
     const form = $('form', dialog);
     const input = form.elements.password;
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       runForm(form, async () => {
-        if (!input.value) { input.focus(); throw problem('Enter your password.'); }
+        if (!input.value) throw fieldProblem(input, 'Enter your password.');
         try {
           result = (await action(input.value)) ?? true;
         } catch (err) {
-          if (err.code === 'invalid_password') { input.value = ''; input.focus(); }
+          if (TWO_FACTOR_CHANGED.has(err.code)) { changed = err; closeDialog(dialog); return; }
+          if (err.code === 'invalid_password') { input.value = ''; markInvalid(input); input.focus(); }
           throw err;
         }
         closeDialog(dialog);
@@ -403,15 +511,23 @@ function askPassword(opener, purpose, action) {
 }
 
 // A yes/no question. `run`, when given, is the request made on "yes" (its errors are shown in the
-// dialog). Resolves true when it went through, false when the user cancelled.
-function confirmDialog({ title, text, action, kind = 'danger', opener, run }) {
+// dialog; `throttle` is the key its waits are kept under). Resolves true when it went through,
+// false when the user cancelled, null when the account's 2FA changed (twoFactorChanged()).
+function confirmDialog({ title, text, action, kind = 'danger', opener, run, throttle }) {
   return new Promise((resolve) => {
     let confirmed = false;
-    const dialog = openDialog('tpl-confirm', { opener, onClose: () => resolve(confirmed) });
+    let changed = null;
+    const dialog = openDialog('tpl-confirm', {
+      opener,
+      onClose: () => {
+        if (changed) { twoFactorChanged(changed); resolve(null); } else resolve(confirmed);
+      },
+    });
     $('h2', dialog).textContent = title;
     $('#confirm-text', dialog).textContent = text;
     const form = $('form', dialog);
     form.dataset.form = 'confirm-' + action.toLowerCase();
+    if (throttle) form.dataset.throttle = throttle;
     resumeCountdowns(dialog);
     const button = submitButton(form);
     button.textContent = action;
@@ -419,7 +535,12 @@ function confirmDialog({ title, text, action, kind = 'danger', opener, run }) {
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       runForm(form, async () => {
-        if (run) await run();
+        try {
+          if (run) await run();
+        } catch (err) {
+          if (TWO_FACTOR_CHANGED.has(err.code)) { changed = err; closeDialog(dialog); return; }
+          throw err;
+        }
         confirmed = true;
         closeDialog(dialog);
       });
@@ -429,8 +550,14 @@ function confirmDialog({ title, text, action, kind = 'danger', opener, run }) {
 
 // ---- notices
 
+// Says `text` in the notice band (a polite live region). The band is emptied first and the text
+// set a frame later, so that the same text said twice is announced twice.
+let cancelNotice = () => {};
 function notify(text) {
-  $('#notice').textContent = text;
+  const notice = $('#notice');
+  cancelNotice();
+  notice.textContent = '';
+  if (text) cancelNotice = afterRender(() => { notice.textContent = text; });
 }
 
 // ---- routing
@@ -442,7 +569,7 @@ function go(hash) {
 
 function render() {
   let hash = location.hash;
-  const wanted = VIEWS[hash];
+  const wanted = Object.hasOwn(VIEWS, hash) ? VIEWS[hash] : null;
   // Settings need a session; the sign-in and sign-up pages make no sense with one.
   if (!wanted || !!wanted.signedIn !== !!session) {
     hash = session ? '#/settings/account' : '#/sign-in';
@@ -454,7 +581,10 @@ function render() {
   closeAllDialogs(false);
   notify('');
   document.title = `${view.title} – Ward`;
-  view.mount($('#view'));
+  const leaving = leaveView;
+  leaveView = null;
+  leaving?.();
+  leaveView = view.mount($('#view')) ?? null;
   updateHeader();
   if (!firstRender) focusHeading();
   firstRender = false;
@@ -472,19 +602,26 @@ function updateHeader() {
 
 async function signOut() {
   const button = $('#sign-out');
+  const token = session;
+  // Ended on the server: it said so (204), or it no longer knew the token (401).
+  let ended = !token;
   button.disabled = true;
-  try {
-    // Whatever the answer (even none), this browser forgets the session.
-    await fetch('/v1/sign-out', {
-      method: 'POST', cache: 'no-store',
-      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + session },
-    });
-  } catch { /* offline: the session still expires on its own within 12 hours */ }
+  if (token) {
+    try {
+      const res = await fetch('/v1/sign-out', {
+        method: 'POST', cache: 'no-store',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer ' + token },
+      });
+      ended = res.status === 204 || res.status === 401;
+    } catch { /* offline: said below */ }
+  }
   button.disabled = false;
+  if (session !== token) return; // dropped meanwhile: the sign-in page already says why
+  // Whatever the answer (even none), this browser forgets the session.
   clearSession();
   closeAllDialogs(true);
   go('#/sign-in');
-  notify('You are signed out.');
+  notify(ended ? SIGNED_OUT : SIGN_OUT_UNREACHED);
 }
 
 // ---- sign in and sign up
@@ -509,24 +646,40 @@ function mountSignIn(root, { again = false } = {}) {
   const form = $('form', root);
   const { login, password } = form.elements;
   login.value = signInLogin;
-  if (signInMessage) { say(form, signInMessage); signInMessage = ''; }
+  // The password wait is the login's: another login typed here is not shown it.
+  throttleKeys.set(form, () => 'sign-in:' + login.value.trim().toLowerCase());
+  syncThrottle(form);
+  login.addEventListener('input', () => syncThrottle(form));
+  if (signInMessage) {
+    // Said once the page is drawn, so that the new alert area is there to be read out.
+    const message = signInMessage;
+    signInMessage = '';
+    afterRender(() => {
+      if (form.isConnected && !isBusy(form) && !errorArea(form).textContent) say(form, message);
+    });
+  }
   if (again) password.focus();
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     runForm(form, async () => {
       const name = login.value.trim();
-      if (!name || !password.value) throw problem('Enter your login and your password.');
+      if (!name) throw fieldProblem(login, 'Enter your login and your password.');
+      if (!password.value) throw fieldProblem(password, 'Enter your login and your password.');
       let answer;
       try {
         answer = await api('POST', '/v1/sign-in', { login: name, password: password.value }, { auth: false });
       } catch (err) {
-        if (err.code === 'invalid_credentials') { password.value = ''; password.focus(); }
+        if (err.code === 'invalid_credentials' && form.isConnected) { password.value = ''; password.focus(); }
         throw err;
       }
       password.value = '';
+      if (issuedSession(answer)) { signedIn(answer); return; }
+      if (answer?.status !== 'two_factor_required' || typeof answer.mfa_token !== 'string' || !answer.mfa_token) {
+        throw problem(UNEXPECTED);
+      }
+      if (!form.isConnected) return; // the user has gone to another page meanwhile
       signInLogin = name;
-      if (answer.status === 'two_factor_required') mountSecondStep(root, answer.mfa_token);
-      else signedIn(answer);
+      mountSecondStep(root, answer.mfa_token);
     });
   });
 }
@@ -536,6 +689,9 @@ function mountSecondStep(root, mfaToken) {
   place(root, 'tpl-sign-in-code');
   document.title = 'Two-factor authentication – Ward';
   const form = $('form', root);
+  // The second-factor wait is the account's: kept under its login.
+  form.dataset.throttle = 'sign-in-code:' + signInLogin.toLowerCase();
+  syncThrottle(form);
   const codeField = $('[data-field="code"]', root);
   const recoveryField = $('[data-field="recovery"]', root);
   const toggle = $('[data-toggle]', root);
@@ -544,6 +700,8 @@ function mountSecondStep(root, mfaToken) {
   const input = () => $('input', useRecovery ? recoveryField : codeField);
 
   toggle.addEventListener('click', () => {
+    if (isBusy(form)) return;
+    clearInvalid(form);
     useRecovery = !useRecovery;
     (useRecovery ? codeField : recoveryField).replaceWith(useRecovery ? recoveryField : codeField);
     toggle.textContent = useRecovery ? 'Use an authentication code instead' : 'Use a recovery code instead';
@@ -559,15 +717,17 @@ function mountSecondStep(root, mfaToken) {
       const body = { mfa_token: mfaToken };
       if (useRecovery) {
         body.recovery_code = field.value.trim();
-        if (!body.recovery_code) { field.focus(); throw problem('Enter one of your recovery codes.'); }
+        if (!body.recovery_code) throw fieldProblem(field, 'Enter one of your recovery codes.');
       } else {
+        // A pasted "123 456" counts: the spaces are dropped here.
         body.code = field.value.replace(/\s+/g, '');
-        if (!/^[0-9]{6}$/.test(body.code)) { field.focus(); throw problem('Enter the six-digit code your authenticator app shows.'); }
+        if (!/^[0-9]{6}$/.test(body.code)) throw fieldProblem(field, 'Enter the six-digit code your authenticator app shows.');
       }
       let answer;
       try {
         answer = await api('POST', '/v1/sign-in/verify', body, { auth: false });
       } catch (err) {
+        if (!form.isConnected) return; // the user has gone to another page meanwhile
         if (err.code === 'mfa_token_invalid') {
           // The token is spent or expired: back to step one, saying why.
           signInMessage = messageFor(err);
@@ -575,9 +735,10 @@ function mountSecondStep(root, mfaToken) {
           document.title = 'Sign in – Ward';
           return;
         }
-        if (err.code === 'invalid_code') { field.value = ''; field.focus(); }
+        if (err.code === 'invalid_code') { field.value = ''; markInvalid(field); field.focus(); }
         throw err;
       }
+      if (!issuedSession(answer)) throw problem(UNEXPECTED);
       signedIn(answer);
     });
   });
@@ -595,18 +756,16 @@ function mountSignUp(root) {
       const name = login.value.trim();
       const length = [...name].length;
       if (length < 3 || length > 254 || new TextEncoder().encode(name).length > 254) {
-        login.focus();
-        throw problem('A login is 3 to 254 characters long.');
+        throw fieldProblem(login, 'A login is 3 to 254 characters long.');
       }
       const passwordLength = [...password.value].length;
       if (passwordLength < 8 || passwordLength > 128) {
-        password.focus();
-        throw problem('A password is 8 to 128 characters long.');
+        throw fieldProblem(password, 'A password is 8 to 128 characters long.');
       }
       try {
         await api('POST', '/v1/accounts', { login: name, password: password.value }, { auth: false });
       } catch (err) {
-        if (err.code === 'login_taken') login.focus();
+        if (err.code === 'login_taken') { markInvalid(login); login.focus(); }
         throw err;
       }
       // The account exists: sign in with the same credentials straight away.
@@ -619,7 +778,12 @@ function mountSignUp(root) {
         go('#/sign-in');
         return;
       }
-      if (answer.status !== 'signed_in') { signInLogin = name; go('#/sign-in'); return; }
+      if (!issuedSession(answer)) {
+        signInLogin = name;
+        signInMessage = 'Your account is ready. Sign in to continue.';
+        go('#/sign-in');
+        return;
+      }
       signedIn(answer);
       notify('Welcome to Ward. Your account is ready.');
     });
@@ -630,34 +794,44 @@ function mountSignUp(root) {
 
 function mountAccount(root) {
   place(root, 'tpl-account');
-  const setup = $('[data-setup]', root);
-  const view = $('[data-view]', root);
-  const disable = $('[data-disable]', root);
-  setup.addEventListener('click', () => setUpTwoFactor(setup));
-  view.addEventListener('click', () => viewRecoveryCodes(view));
-  disable.addEventListener('click', () => disableTwoFactor(disable));
+  const page = {
+    area: $('[data-load-error]', root),
+    login: $('[data-login]', root),
+    created: $('[data-created]', root),
+    status: $('[data-tf-status]', root),
+    whens: $$('[data-when]', root),
+    setup: $('[data-setup]', root),
+    view: $('[data-view]', root),
+    disable: $('[data-disable]', root),
+  };
+  accountPage = page;
+  page.setup.addEventListener('click', () => setUpTwoFactor(page.setup));
+  page.view.addEventListener('click', () => viewRecoveryCodes(page.view));
+  page.disable.addEventListener('click', () => disableTwoFactor(page.disable));
   loadAccount();
+  return () => { if (accountPage === page) accountPage = null; };
 }
 
 // (Re)draws the account page from GET /v1/account. After a dialog flow (`refocus`), a focused
 // button that the new state hides hands the focus to its successor.
 async function loadAccount({ refocus = false } = {}) {
-  const root = $('#view');
-  const area = $('[data-load-error]', root);
-  if (!area) return; // not on the account page
+  const page = accountPage;
+  if (!page?.area.isConnected) return; // not on the account page
+  const token = session;
   let account;
   try {
     account = await api('GET', '/v1/account');
   } catch (err) {
-    if (!err.handled && area.isConnected) area.textContent = messageFor(err);
+    if (!err.handled && page.area.isConnected) page.area.textContent = messageFor(err);
     return;
   }
+  if (!token || session !== token) return; // signed out (or in again) meanwhile: not ours to show
   me = account;
   updateHeader();
-  if (!area.isConnected) return; // the user has moved on meanwhile
-  area.textContent = '';
-  $('[data-login]', root).textContent = account.login;
-  $('[data-created]', root).replaceChildren(timeEl(account.created_at));
+  if (!page.area.isConnected) return; // the user has moved on meanwhile
+  page.area.textContent = '';
+  page.login.textContent = account.login;
+  page.created.replaceChildren(timeEl(account.created_at));
 
   const tf = account.two_factor ?? {};
   const on = !!tf.enabled;
@@ -670,21 +844,36 @@ async function loadAccount({ refocus = false } = {}) {
       ? 'You have no recovery codes left. Generate new ones from View Recovery Codes.'
       : 'You are running low on recovery codes. Generate new ones from View Recovery Codes.'));
   }
-  $('[data-tf-status]', root).replaceChildren(...status);
-  for (const el of $$('[data-when]', root)) el.hidden = el.dataset.when !== (on ? 'on' : 'off');
-  $('[data-setup]', root).hidden = on;
-  $('[data-view]', root).hidden = !on;
-  $('[data-disable]', root).hidden = !on;
-  if (refocus) refocusIfLost($(on ? '[data-view]' : '[data-setup]', root));
+  page.status.replaceChildren(...status);
+  for (const el of page.whens) el.hidden = el.dataset.when !== (on ? 'on' : 'off');
+  page.setup.hidden = on;
+  page.view.hidden = !on;
+  page.disable.hidden = !on;
+  if (refocus) refocusIfLost(on ? page.view : page.setup);
 }
 
 async function setUpTwoFactor(opener) {
+  // Cancelled, or 2FA turned out to be on already (askPassword() has then redrawn the page).
   const setup = await askPassword(opener, 'To set up two-factor authentication, confirm your password.',
     (password) => api('POST', '/v1/two-factor/setup', { password }));
-  if (!setup) { loadAccount({ refocus: true }); return; }
+  if (!setup || !session) return;
   const outcome = await setupDialog(setup, opener);
   if (outcome === 'again') setUpTwoFactor(opener);
-  else if (outcome) showNewCodes(outcome, opener, 'Two-factor authentication is on.');
+  else if (Array.isArray(outcome)) showNewCodes(outcome, opener, 'Two-factor authentication is on.');
+}
+
+// The account name and issuer of an otpauth:// URI
+// (otpauth://totp/<Issuer>:<login>?secret=…&issuer=<Issuer>, percent-encoded), for typing by hand.
+function keyLabels(uri) {
+  const decode = (text) => { try { return decodeURIComponent(text); } catch { return text; } };
+  const match = /^otpauth:\/\/totp\/([^?#]*)(?:\?([^#]*))?/i.exec(String(uri ?? ''));
+  if (!match) return { account: me?.login ?? '', issuer: '' };
+  const label = decode(match[1]);
+  const colon = label.indexOf(':');
+  const labelIssuer = colon >= 0 ? label.slice(0, colon).trim() : '';
+  const account = (colon >= 0 ? label.slice(colon + 1) : label).trim();
+  const issuer = (new URLSearchParams(match[2] ?? '').get('issuer') ?? '').trim() || labelIssuer;
+  return { account: account || (me?.login ?? ''), issuer };
 }
 
 // Scan (or type) the secret, then prove it with a code. Resolves with the recovery codes,
@@ -692,38 +881,60 @@ async function setUpTwoFactor(opener) {
 function setupDialog(setup, opener) {
   return new Promise((resolve) => {
     let outcome = null;
-    const dialog = openDialog('tpl-setup', { opener, onClose: () => resolve(outcome) });
+    let changed = null; // the account's 2FA turned out to be on already
+    const dialog = openDialog('tpl-setup', {
+      opener,
+      onClose: () => { if (changed) twoFactorChanged(changed); resolve(outcome); },
+    });
     const image = $('.qr img', dialog);
     if (/^data:image\/png;base64,/.test(setup.qr_png)) image.src = setup.qr_png;
     else image.closest('.qr').hidden = true;
     // Spaces every four characters for reading; authenticator apps ignore them.
     $('#manual-secret', dialog).textContent = String(setup.secret).replace(/(.{4})(?=.)/g, '$1 ');
+    // Apps ask for these too when the key is typed by hand.
+    const { account, issuer } = keyLabels(setup.otpauth_uri);
+    $('[data-account]', dialog).textContent = account;
+    $('[data-issuer]', dialog).textContent = issuer;
+    $('[data-account-row]', dialog).hidden = !account;
+    $('[data-issuer-row]', dialog).hidden = !issuer;
+    $('[data-key-facts]', dialog).hidden = !account && !issuer;
     const form = $('form', dialog);
     const input = form.elements.code;
     const again = $('[data-again]', dialog);
-    again.addEventListener('click', () => { outcome = 'again'; closeDialog(dialog); });
+    again.addEventListener('click', () => {
+      if (isBusy(form)) return;
+      outcome = 'again';
+      closeDialog(dialog);
+    });
     form.addEventListener('submit', (e) => {
       e.preventDefault();
+      let expired = false;
       runForm(form, async () => {
+        // A pasted "123 456" counts: the spaces are dropped here.
         const code = input.value.replace(/\s+/g, '');
-        if (!/^[0-9]{6}$/.test(code)) { input.focus(); throw problem('Enter the six-digit code your authenticator app shows.'); }
+        if (!/^[0-9]{6}$/.test(code)) throw fieldProblem(input, 'Enter the six-digit code your authenticator app shows.');
+        let answer;
         try {
-          outcome = (await api('POST', '/v1/two-factor/setup/verify', { code })).recovery_codes;
+          answer = await api('POST', '/v1/two-factor/setup/verify', { code });
         } catch (err) {
           input.value = '';
+          if (TWO_FACTOR_CHANGED.has(err.code)) { changed = err; closeDialog(dialog); return; }
           if (err.code === 'setup_not_started') {
             // The pending secret is gone: this QR code is useless now. Offer a fresh one.
             submitButton(form).hidden = true;
             input.disabled = true;
             again.hidden = false;
-            again.focus();
+            expired = true; // focused once the buttons are enabled again, below
           } else {
+            if (err.code === 'invalid_code') markInvalid(input);
             input.focus();
           }
           throw err;
         }
+        if (!Array.isArray(answer.recovery_codes)) throw problem(UNEXPECTED);
+        outcome = answer.recovery_codes;
         closeDialog(dialog);
-      });
+      }).then(() => { if (expired && again.isConnected) again.focus(); });
     });
   });
 }
@@ -814,10 +1025,13 @@ async function viewRecoveryCodes(opener) {
       action: 'Generate',
       kind: 'primary',
       opener,
+      throttle: 'password', // a password-confirmed route: it shares their wait
       run: async () => {
         fresh = (await api('POST', '/v1/two-factor/recovery-codes/regenerate', { password })).recovery_codes;
+        if (!Array.isArray(fresh)) throw problem(UNEXPECTED);
       },
     });
+    if (confirmed === null) break; // 2FA went off meanwhile: the page has been redrawn
     if (confirmed) {
       password = null;
       showNewCodes(fresh, opener, 'New recovery codes are ready. Your old codes no longer work.');
@@ -860,69 +1074,104 @@ async function disableTwoFactor(opener) {
 
 // ---- settings: access tokens
 
+// Every function below works on the view's own elements, taken when it was mounted: a request that
+// finishes after the user has moved on finds them disconnected and draws nothing.
+
 function mountTokens(root) {
   place(root, 'tpl-tokens');
   const form = $('form', root);
   const { name, days, password } = form.elements;
   const panel = $('[data-new-token]', root);
-  const copy = $('[data-copy]', panel);
+  const page = {
+    heading: $('h1', root),
+    slot: $('[data-list]', root),
+    area: $('[data-list-error]', root),
+    panel,
+    shown: $('#new-token', panel),
+    copy: $('[data-copy]', panel),
+  };
+  const { copy, shown } = page;
+
+  // The new token leaves the page: hidden, and its text gone from the DOM.
+  page.forget = () => {
+    panel.hidden = true;
+    shown.textContent = '';
+    delete panel.dataset.id;
+    $('[data-about]', panel).replaceChildren();
+    errorArea(panel).textContent = '';
+    copy.textContent = 'Copy token';
+  };
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     runForm(form, async () => {
       const label = name.value.trim();
       const lifetime = Number(days.value);
-      if (!label) { name.focus(); throw problem('Give the token a name.'); }
+      if (!label) throw fieldProblem(name, 'Give the token a name.');
       if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 366) {
-        days.focus();
-        throw problem('Enter a whole number of days from 1 to 366.');
+        throw fieldProblem(days, 'Enter a whole number of days from 1 to 366.');
       }
-      if (!password.value) { password.focus(); throw problem('Enter your password.'); }
+      if (!password.value) throw fieldProblem(password, 'Enter your password.');
       let token;
       try {
         token = await api('POST', '/v1/tokens', { name: label, password: password.value, expires_in_days: lifetime });
       } catch (err) {
-        if (err.code === 'invalid_password') { password.value = ''; password.focus(); }
+        if (err.code === 'invalid_password') { password.value = ''; markInvalid(password); password.focus(); }
         throw err;
+      }
+      if (!form.isConnected) {
+        // Made, but the page was left before it could be shown: it cannot be shown again.
+        if (session) notify(`Token “${token.name}” was created, but you left the page before it was shown. Revoke it and create a new one.`);
+        return;
       }
       form.reset();
       $('[data-about]', panel).replaceChildren(`“${token.name}” expires `, timeEl(token.expires_at), '.');
-      $('#new-token', panel).textContent = token.token;
+      shown.textContent = token.token;
       panel.dataset.id = token.id;
       errorArea(panel).textContent = '';
       copy.textContent = 'Copy token';
       panel.hidden = false;
       copy.focus();
       notify('Token created. Copy it now: it is shown only this once.');
-      loadTokens(root);
+      loadTokens(page);
     });
   });
 
   copy.addEventListener('click', async () => {
     errorArea(panel).textContent = '';
     try {
-      await navigator.clipboard.writeText($('#new-token', panel).textContent);
+      await navigator.clipboard.writeText(shown.textContent);
     } catch {
       errorArea(panel).textContent = 'Your browser did not allow copying. Select the token and copy it yourself.';
       return;
     }
     copy.textContent = 'Copied';
   });
-  loadTokens(root);
+  $('[data-dismiss]', panel).addEventListener('click', () => {
+    page.forget();
+    refocusIfLost($('.table-wrap', page.slot) ?? page.heading);
+  });
+  // Leaving the page (another route, or the browser's) forgets the token too.
+  window.addEventListener('pagehide', page.forget);
+  loadTokens(page);
+  return () => {
+    window.removeEventListener('pagehide', page.forget);
+    page.forget();
+  };
 }
 
-async function loadTokens(root) {
-  const slot = $('[data-list]', root);
-  const area = $('[data-list-error]', root);
+async function loadTokens(page) {
+  const { slot, area } = page;
   let tokens;
   try {
     tokens = (await api('GET', '/v1/tokens')).tokens;
   } catch (err) {
-    if (!err.handled) area.textContent = messageFor(err);
+    if (!err.handled && area.isConnected) area.textContent = messageFor(err);
     return;
   }
+  if (!slot.isConnected) return;
   area.textContent = '';
-  if (!tokens.length) { slot.replaceChildren(h('p', { class: 'empty' }, 'No tokens yet.')); return; }
+  if (!Array.isArray(tokens) || !tokens.length) { slot.replaceChildren(h('p', { class: 'empty' }, 'No tokens yet.')); return; }
   const now = Date.now();
   slot.replaceChildren(table('Your tokens', ['Name', 'Created', 'Expires', 'Last used', actionsHeading()],
     tokens.map((t) => h('tr', {},
@@ -932,11 +1181,11 @@ async function loadTokens(root) {
       h('td', {}, t.last_used_at ? timeEl(t.last_used_at) : 'Never'),
       h('td', {}, h('button', {
         type: 'button', class: 'secondary small', 'aria-label': `Revoke ${t.name}`,
-        onclick: (e) => revokeToken(e.currentTarget, t, root),
+        onclick: (e) => revokeToken(e.currentTarget, t, page),
       }, 'Revoke'))))));
 }
 
-async function revokeToken(opener, token, root) {
+async function revokeToken(opener, token, page) {
   let gone = false;
   const revoked = await confirmDialog({
     title: 'Revoke this token?',
@@ -953,42 +1202,48 @@ async function revokeToken(opener, token, root) {
     },
   });
   if (!revoked) return;
-  const panel = $('[data-new-token]', root);
-  if (panel?.dataset.id === token.id) panel.hidden = true;
+  if (page.panel.dataset.id === token.id) page.forget();
   notify(gone ? `“${token.name}” was already revoked.` : `Token “${token.name}” revoked.`);
-  await loadTokens(root);
-  refocusIfLost($('[data-list] .table-wrap', root));
+  if (!page.slot.isConnected) return;
+  await loadTokens(page);
+  if (page.slot.isConnected) refocusIfLost($('.table-wrap', page.slot));
 }
 
 // ---- settings: sessions
 
 function mountSessions(root) {
   place(root, 'tpl-sessions');
-  const endOthers = $('[data-end-others]', root);
+  const page = {
+    slot: $('[data-list]', root),
+    area: $('[data-list-error]', root),
+    endOthers: $('[data-end-others]', root),
+  };
+  const { endOthers } = page;
   endOthers.addEventListener('click', async () => {
     const answer = await askPassword(endOthers, 'To end every other session, confirm your password.',
       (password) => api('POST', '/v1/sessions/end-others', { password }));
     if (!answer) return;
     const n = answer.ended ?? 0;
     notify(`Ended ${n} other ${plural(n, 'session', 'sessions')}.`);
-    await loadSessions(root);
+    await loadSessions(page);
   });
-  loadSessions(root);
+  loadSessions(page);
 }
 
-async function loadSessions(root) {
-  const slot = $('[data-list]', root);
-  const area = $('[data-list-error]', root);
+async function loadSessions(page) {
+  const { slot, area } = page;
+  if (!slot.isConnected) return;
   let sessions;
   try {
     sessions = (await api('GET', '/v1/sessions')).sessions;
   } catch (err) {
-    if (!err.handled) area.textContent = messageFor(err);
+    if (!err.handled && area.isConnected) area.textContent = messageFor(err);
     return;
   }
+  if (!slot.isConnected) return;
   area.textContent = '';
   slot.replaceChildren(table('Your sessions', ['Started', 'Expires', 'IP address', 'Browser', actionsHeading()],
-    sessions.map((s) => h('tr', { 'data-session-id': s.id },
+    (sessions ?? []).map((s) => h('tr', { 'data-session-id': s.id },
       h('td', {}, timeEl(s.created_at)),
       h('td', {}, timeEl(s.expires_at)),
       h('td', {}, s.ip || 'Unknown'),
@@ -997,33 +1252,35 @@ async function loadSessions(root) {
         ? h('span', { class: 'badge' }, 'This session')
         : h('button', {
           type: 'button', class: 'secondary small', 'aria-label': `End session started ${formatTime(s.created_at)}`,
-          onclick: (e) => endSession(e.currentTarget, s, root),
+          onclick: (e) => endSession(e.currentTarget, s, page),
         }, 'End'))))));
 }
 
-async function endSession(button, target, root) {
-  const area = $('[data-list-error]', root);
+async function endSession(button, target, page) {
+  const { area } = page;
   button.disabled = true;
   area.textContent = '';
   try {
     await api('DELETE', `/v1/sessions/${encodeURIComponent(target.id)}`);
     notify('Session ended.');
   } catch (err) {
-    if (err.handled) return;
+    if (err.handled || !area.isConnected) return;
     if (err.code !== 'not_found') { // not_found: it ended on its own meanwhile; just redraw
       button.disabled = false;
       area.textContent = messageFor(err);
       return;
     }
   }
-  await loadSessions(root);
-  refocusIfLost($('[data-end-others]', root));
+  if (!page.slot.isConnected) return;
+  await loadSessions(page);
+  if (page.slot.isConnected) refocusIfLost(page.endOthers);
 }
 
 // ---- settings: security log
 
 function mountLog(root) {
   place(root, 'tpl-log');
+  const heading = $('h1', root);
   const slot = $('[data-list]', root);
   const area = $('[data-list-error]', root);
   const more = $('[data-more]', root);
@@ -1031,24 +1288,27 @@ function mountLog(root) {
   let cursor = null; // where the next (older) page starts
 
   async function nextPage() {
+    if (!slot.isConnected) return;
     more.disabled = true;
     area.textContent = '';
     let page;
     try {
       page = await api('GET', '/v1/account/events' + (cursor ? '?cursor=' + encodeURIComponent(cursor) : ''));
     } catch (err) {
+      if (!slot.isConnected) return;
       more.disabled = false;
       if (!err.handled) area.textContent = messageFor(err);
       return;
     }
-    const events = page.events ?? [];
+    if (!slot.isConnected) return; // the user has moved on meanwhile
+    const events = Array.isArray(page.events) ? page.events : [];
     if (events.length && !body) {
       const wrap = table('Security log events', ['What happened', 'When', 'IP address', 'Browser'], []);
       body = $('tbody', wrap);
       slot.replaceChildren(wrap);
     }
     body?.append(...events.map((e) => h('tr', {},
-      h('td', {}, EVENTS[e.type] ?? e.type),
+      h('td', {}, Object.hasOwn(EVENTS, e.type) ? EVENTS[e.type] : String(e.type)),
       h('td', {}, timeEl(e.at)),
       h('td', {}, e.ip || 'Unknown'),
       agentCell(e.user_agent))));
@@ -1057,7 +1317,7 @@ function mountLog(root) {
     const hadFocus = document.activeElement === more;
     more.disabled = false;
     more.hidden = !cursor;
-    if (hadFocus && more.hidden) (body?.closest('.table-wrap') ?? $('h1', root)).focus();
+    if (hadFocus && more.hidden) (body?.closest('.table-wrap') ?? heading).focus();
   }
 
   more.addEventListener('click', nextPage);

@@ -147,7 +147,7 @@ def open_page(page, route=""):
 
 def screenshot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def assert_accessible(page, where):

@@ -102,6 +102,9 @@ def test_sign_up_set_up_two_factor_save_the_codes_and_sign_in_with_a_code(page):
     done.click()
     expect(saving).to_be_hidden()
     expect(page.locator("#tf-status")).to_contain_text("On")
+    # Once the dialog is closed, neither the secret nor a code is left in the page.
+    html = page.content()
+    assert secret not in html and not any(code in html for code in codes)
     expect(page.locator("#codes-remaining")).to_have_text(re.compile(r"\b10\b"))
     assert_accessible(page, "account, 2FA on")
     screenshot(page, "account-on")
@@ -120,7 +123,9 @@ def test_sign_up_set_up_two_factor_save_the_codes_and_sign_in_with_a_code(page):
     assert code_field.get_attribute("inputmode") == "numeric"
     assert_accessible(page, "sign in, second step")
     screenshot(page, "sign-in-code")
-    code_field.fill(code_at(secret, 1))
+    # Pasted with the space some apps show in the middle.
+    code = code_at(secret, 1)
+    code_field.fill(f"{code[:3]} {code[3:]}")
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
     status, body, _ = call("GET", "/v1/whoami", token=session_of(page))
@@ -191,6 +196,9 @@ def test_a_personal_access_token_is_shown_once_copied_and_revoked(page):
     screenshot(page, "tokens")
     status, body, _ = call("GET", "/v1/whoami", token=token)
     assert status == 200 and body["auth"] == "token"
+    page.get_by_role("button", name="I've copied it").click()
+    expect(shown).to_be_hidden()
+    assert token not in page.content()
 
     page.get_by_role("button", name="Revoke deploy script").click()
     page.get_by_role("dialog", name="Revoke this token?").get_by_role("button", name="Revoke").click()
@@ -336,3 +344,35 @@ def test_every_page_fits_a_small_phone(page):
         assert width <= 360, f"{heading}: {width} px wide at 360"
         assert_accessible(page, f"{heading} at 360 px")
     screenshot(page, "security-log-360")
+
+
+def test_a_session_ended_elsewhere_sends_the_page_back_to_sign_in(page):
+    account = Account()
+    sign_in(page, account.login)
+    token = session_of(page)
+    other = account.session()
+    status, body, _ = call("GET", "/v1/sessions", token=other)
+    mine = next(session["id"] for session in body["sessions"] if not session["current"])
+    assert call("DELETE", f"/v1/sessions/{mine}", token=other)[0] == 204
+    page.get_by_role("link", name="Sessions").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("main").get_by_role("alert")).to_contain_text("Your session has ended. Sign in again.")
+    assert session_of(page) is None
+    assert call("GET", "/v1/whoami", token=token)[0] == 401
+
+
+def test_a_second_step_whose_enrolment_ended_restarts_at_the_password(page):
+    account = Account().enrol()
+    open_page(page, "#/sign-in")
+    page.get_by_label("Login").fill(account.login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
+    # Meanwhile 2FA is disabled: the mfa_token the page holds belongs to the old enrolment.
+    status, _, _ = call("POST", "/v1/two-factor/disable", {"password": PASSWORD}, account.session())
+    assert status == 200
+    page.get_by_label("Authentication code").fill(code_at(account.secret, 1))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.locator("main").get_by_role("alert")).to_contain_text(re.compile("login and password again"))
+    assert session_of(page) is None

@@ -57,6 +57,8 @@ fn resource_name(resource: &serde_yaml::Value) -> String {
 fn list(value: &serde_yaml::Value) -> Vec<serde_yaml::Value> {
     match value {
         serde_yaml::Value::Sequence(items) => items.clone(),
+        // No `Policies` at all: a function granted nothing.
+        serde_yaml::Value::Null => Vec::new(),
         other => vec![other.clone()],
     }
 }
