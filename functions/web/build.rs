@@ -1,8 +1,11 @@
 //! Embeds the pages of `web/` in the binary. Each asset is named after its content's hash, so
 //! browsers may cache it for a year and still never run a stale script after a deployment; the
-//! page refers to the hashed names.
+//! page refers to the hashed names. Each file is also compressed here, once, with gzip at its
+//! highest level: browsers get about a third of the bytes, and no request spends CPU on it.
+use flate2::{write::GzEncoder, Compression};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
@@ -33,10 +36,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err(format!("web/index.html does not refer to {plain}").into());
         }
         page = page.replace(&plain, &hashed);
+        let gzipped = out.join(format!("{name}.gz"));
+        fs::write(&gzipped, gzip(&body)?)?;
         writeln!(
             table,
-            "    Asset {{ path: {hashed:?}, media_type: {media_type:?}, body: include_str!({:?}) }},",
-            fs::canonicalize(&source)?.display().to_string()
+            "    Asset {{ path: {hashed:?}, media_type: {media_type:?}, body: include_str!({:?}), \
+             gzip: include_bytes!({:?}) }},",
+            fs::canonicalize(&source)?.display().to_string(),
+            gzipped.display().to_string()
         )?;
     }
     table.push_str("];\n");
@@ -47,8 +54,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         short_hash(page.as_bytes())
     )?;
     fs::write(out.join("index.html"), &page)?;
+    fs::write(out.join("index.html.gz"), gzip(page.as_bytes())?)?;
     fs::write(out.join("assets.rs"), table)?;
     Ok(())
+}
+
+fn gzip(content: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(content)?;
+    encoder.finish()
 }
 
 fn read_text(path: &Path) -> Result<String, String> {

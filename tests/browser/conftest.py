@@ -8,6 +8,7 @@ import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -132,17 +133,44 @@ def page(context):
     problems = Problems()
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    page.problems = problems
+    page.relay_failures = []
+    page.on("response", lambda response: note_relay_failure(page, response))
     yield page
     # A refused sign-in is the service answering 401/403/429: the browser logs those requests
     # as "Failed to load resource"; anything else is the page's own fault.
     real = [text for text in problems if not re.search(r"status of (401|403|409|429)", text)]
+    relayed = len(page.relay_failures)
+    real = [text for text in real if not ("status of 500" in text and (relayed := relayed - 1) >= 0)]
     assert not real, f"the page reported: {real}"
 
 
+def note_relay_failure(page, response):
+    """cargo lambda watch (1.9.2) now and then answers a large response of a function with a 500
+    of its own (the README's local development notes). The `web` function has no 500 of its own,
+    so a 500 for the page or an asset is that; `open_page` loads the page again for it, and only
+    for it, and the run prints each."""
+    path = urllib.parse.urlsplit(response.url).path
+    if response.status == 500 and (path == "/" or path.startswith("/assets/")):
+        page.relay_failures.append(path)
+
+
 def open_page(page, route=""):
-    page.goto(f"{API}/{route}")
-    page.wait_for_selector("main h1")
+    """Loads the page; when the local router lost one of its files (a 500 of its own, or no answer
+    in 10 s), loads it again, at most twice, and says so."""
+    for attempt in range(3):
+        failures = len(page.relay_failures)
+        page.goto(f"{API}/{route}")
+        try:
+            page.wait_for_selector("main h1", timeout=10_000)
+        except Exception:
+            if attempt == 2:
+                raise
+            print(f"the page did not load in 10 s ({page.relay_failures[failures:]}): loading it again")
+            continue
+        if len(page.relay_failures) == failures:
+            return
+        print(f"the local router failed {page.relay_failures[failures:]}: loading the page again")
+    raise AssertionError(f"the local router failed every load: {page.relay_failures}")
 
 
 def screenshot(page, name):

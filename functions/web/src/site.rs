@@ -4,6 +4,7 @@
 //! on every visit (`no-cache` with an `ETag`), the assets are cached for a year and never change
 //! under their name. Every response forbids framing, sniffing and any script, style, connection
 //! or image that is not this origin's (the QR code is a `data:` image, the only exception).
+//! Browsers that accept gzip (all of them) get the copy compressed at build time.
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Response};
 
@@ -12,12 +13,14 @@ pub struct Asset {
     pub path: &'static str,
     pub media_type: &'static str,
     pub body: &'static str,
+    pub gzip: &'static [u8],
 }
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// `web/index.html` with the assets' hashed names.
 pub const PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
+const PAGE_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/index.html.gz"));
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
      script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'; \
@@ -37,18 +40,16 @@ pub fn respond(method: &Method, asset: Option<&str>, headers: &HeaderMap) -> Res
         return response;
     }
     let head = method == Method::HEAD;
+    let gzip = accepts_gzip(headers);
     match asset {
-        None => page(head, headers),
+        None => page(head, gzip, headers),
         Some(name) => match ASSETS
             .iter()
             .find(|asset| asset.path.strip_prefix("/assets/") == Some(name))
         {
             Some(asset) => {
-                let mut response = with_security_headers(
-                    StatusCode::OK,
-                    if head { "" } else { asset.body },
-                    asset.media_type,
-                );
+                let mut response = with_security_headers(StatusCode::OK, "", asset.media_type);
+                encode(&mut response, head, gzip, asset.body, asset.gzip);
                 response.headers_mut().insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -60,23 +61,64 @@ pub fn respond(method: &Method, asset: Option<&str>, headers: &HeaderMap) -> Res
     }
 }
 
-fn page(head: bool, headers: &HeaderMap) -> Response<Body> {
+fn page(head: bool, gzip: bool, headers: &HeaderMap) -> Response<Body> {
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .any(|tag| tag.trim() == PAGE_ETAG || tag.trim() == "*");
-    let (status, body) = match (fresh, head) {
-        (true, _) => (StatusCode::NOT_MODIFIED, ""),
-        (false, true) => (StatusCode::OK, ""),
-        (false, false) => (StatusCode::OK, PAGE),
+    let status = if fresh {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
     };
-    let mut response = with_security_headers(status, body, "text/html; charset=utf-8");
+    let mut response = with_security_headers(status, "", "text/html; charset=utf-8");
+    encode(&mut response, head || fresh, gzip, PAGE, PAGE_GZIP);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(header::ETAG, HeaderValue::from_static(PAGE_ETAG));
     response
+}
+
+/// Whether `Accept-Encoding` takes gzip (and does not refuse it with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// The body (none for HEAD and 304), compressed when the browser takes gzip.
+fn encode(
+    response: &mut Response<Body>,
+    bodiless: bool,
+    gzip: bool,
+    plain: &'static str,
+    compressed: &'static [u8],
+) {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    *response.body_mut() = match (bodiless, gzip) {
+        (true, _) => Body::Empty,
+        (false, true) => Body::Binary(compressed.to_vec()),
+        (false, false) => Body::Text(plain.to_owned()),
+    };
 }
 
 /// API.md's error shape, for a method or file the pages do not have.
@@ -135,6 +177,50 @@ mod tests {
             Body::Text(text) => text,
             _ => "",
         }
+    }
+
+    fn gunzip(response: &Response<Body>) -> String {
+        let Body::Binary(bytes) = response.body() else {
+            panic!("not compressed: {:?}", response.body());
+        };
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+            .unwrap();
+        text
+    }
+
+    #[test]
+    fn browsers_that_take_gzip_get_the_same_files_compressed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br, zstd"),
+        );
+        let page = respond(&Method::GET, None, &headers);
+        assert_eq!(page.headers()["content-encoding"], "gzip");
+        assert_eq!(page.headers()["vary"], "accept-encoding");
+        assert_eq!(gunzip(&page), PAGE);
+        for asset in ASSETS {
+            let name = asset.path.trim_start_matches("/assets/");
+            let served = respond(&Method::GET, Some(name), &headers);
+            assert_eq!(served.headers()["content-encoding"], "gzip");
+            assert_eq!(gunzip(&served), asset.body);
+            assert!(asset.gzip.len() < asset.body.len(), "{name}");
+        }
+        for refusing in ["identity", "gzip;q=0", "br", "gzip; q=0.0, br"] {
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(refusing));
+            let page = respond(&Method::GET, None, &headers);
+            assert!(
+                page.headers().get("content-encoding").is_none(),
+                "{refusing}"
+            );
+            assert_eq!(text(&page), PAGE, "{refusing}");
+        }
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0.5"),
+        );
+        assert_eq!(gunzip(&respond(&Method::GET, None, &headers)), PAGE);
     }
 
     #[test]

@@ -81,7 +81,9 @@ pub fn accepted_step(
     Ok(accepted)
 }
 
-/// A QR code of `text` as a `data:image/png;base64,...` URI: 8 pixels a module, a 4-module quiet zone.
+/// A QR code of `text` as a `data:image/png;base64,...` URI: 8 pixels a module, a 4-module quiet zone,
+/// one bit a pixel (about 1.5 KB: the setup answer stays small, which also keeps it within what
+/// `cargo lambda watch` relays reliably; see the README's local development notes).
 pub fn qr_png_data_uri(text: &str) -> Result<String, CryptoError> {
     use qrcodegen::{QrCode, QrCodeEcc};
     let qr = QrCode::encode_text(text, QrCodeEcc::Medium).map_err(|_| CryptoError)?;
@@ -89,18 +91,24 @@ pub fn qr_png_data_uri(text: &str) -> Result<String, CryptoError> {
     const BORDER: i32 = 4;
     let modules = qr.size() + 2 * BORDER;
     let side = (modules * SCALE) as u32;
-    let mut pixels = Vec::with_capacity((side * side) as usize);
+    // Rows of bits, most significant first, each padded to whole bytes; 1 is white.
+    let row_bytes = (side as usize).div_ceil(8);
+    let mut pixels = vec![0u8; row_bytes * side as usize];
     for y in 0..side as i32 {
         for x in 0..side as i32 {
-            let dark = qr.get_module(x / SCALE - BORDER, y / SCALE - BORDER);
-            pixels.push(if dark { 0u8 } else { 255u8 });
+            if !qr.get_module(x / SCALE - BORDER, y / SCALE - BORDER) {
+                pixels[y as usize * row_bytes + x as usize / 8] |= 0x80 >> (x % 8);
+            }
         }
     }
     let mut png_bytes = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut png_bytes, side, side);
         encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_depth(png::BitDepth::One);
+        encoder.set_compression(png::Compression::Best);
+        // Each row repeats the one above it 7 times in 8: "Up" turns those rows into zeros.
+        encoder.set_filter(png::FilterType::Up);
         let mut writer = encoder.write_header().map_err(|_| CryptoError)?;
         writer.write_image_data(&pixels).map_err(|_| CryptoError)?;
     }
@@ -242,5 +250,6 @@ mod tests {
         assert_eq!(grids.len(), 1);
         let (_, content) = grids[0].decode().unwrap();
         assert_eq!(content, uri);
+        assert!(data_uri.len() < 4096, "{} bytes", data_uri.len());
     }
 }
