@@ -95,6 +95,7 @@ ward_browser() {
       echo "==> installing Debian's chromium for the browser tests"
       DEBIAN_FRONTEND=noninteractive apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+      [ -x "$WARD_CHROMIUM" ] || { echo "apt-get installed chromium, but $WARD_CHROMIUM is not there" >&2; return 1; }
     else
       echo "The browser tests need Chromium at $WARD_CHROMIUM: sudo apt-get install chromium" >&2
       echo "(or point WARD_CHROMIUM at a Chromium or Chrome binary)" >&2
