@@ -145,8 +145,8 @@ def page(context):
 
 
 def note_relay_failure(page, response):
-    """cargo lambda watch (1.9.2) now and then answers a large response of a function with a 500
-    of its own (the README's local development notes). The `web` function has no 500 of its own,
+    """cargo lambda watch (1.9.2) now and then answers a request with a 500 of its own although the
+    function answered (the README's local development notes). The `web` function has no 500,
     so a 500 for the page or an asset is that; `open_page` loads the page again for it, and only
     for it, and the run prints each."""
     path = urllib.parse.urlsplit(response.url).path
