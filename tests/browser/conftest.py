@@ -159,6 +159,9 @@ def open_page(page, route=""):
     in 10 s), loads it again, at most twice, and says so."""
     for attempt in range(3):
         failures = len(page.relay_failures)
+        if attempt:
+            # A navigation to the same address but its fragment would not load anything again.
+            page.goto("about:blank")
         page.goto(f"{API}/{route}")
         try:
             page.wait_for_selector("main h1", timeout=10_000)

@@ -47,6 +47,8 @@ def test_sign_up_set_up_two_factor_save_the_codes_and_sign_in_with_a_code(page):
     open_page(page, "#/sign-up")
     assert_accessible(page, "sign up")
     screenshot(page, "sign-up")
+    assert page.get_by_label("Login").get_attribute("autocomplete") == "username"
+    assert page.get_by_label("Password").get_attribute("autocomplete") == "new-password"
     page.get_by_label("Login").fill(login)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
@@ -303,6 +305,8 @@ def test_the_security_log_is_paged(page):
 def test_the_keyboard_alone_signs_in_and_focus_is_always_visible(page):
     account = Account()
     open_page(page, "#/sign-in")
+    assert page.get_by_label("Login").get_attribute("autocomplete") == "username"
+    assert page.get_by_label("Password").get_attribute("autocomplete") == "current-password"
     seen = []
     for _ in range(12):
         page.keyboard.press("Tab")
