@@ -48,7 +48,7 @@ pub fn respond(method: &Method, asset: Option<&str>, headers: &HeaderMap) -> Res
             .find(|asset| asset.path.strip_prefix("/assets/") == Some(name))
         {
             Some(asset) => {
-                let mut response = with_security_headers(StatusCode::OK, "", asset.media_type);
+                let mut response = with_security_headers(StatusCode::OK, asset.media_type);
                 encode(&mut response, head, gzip, asset.body, asset.gzip);
                 response.headers_mut().insert(
                     header::CACHE_CONTROL,
@@ -73,7 +73,7 @@ fn page(head: bool, gzip: bool, headers: &HeaderMap) -> Response<Body> {
     } else {
         StatusCode::OK
     };
-    let mut response = with_security_headers(status, "", "text/html; charset=utf-8");
+    let mut response = with_security_headers(status, "text/html; charset=utf-8");
     encode(&mut response, head || fresh, gzip, PAGE, PAGE_GZIP);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -124,7 +124,7 @@ fn encode(
 /// API.md's error shape, for a method or file the pages do not have.
 fn refusal(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     let body = format!(r#"{{"error":"{code}","message":"{message}"}}"#);
-    let mut response = with_security_headers(status, "", "application/json");
+    let mut response = with_security_headers(status, "application/json");
     *response.body_mut() = Body::Text(body);
     response
         .headers_mut()
@@ -132,12 +132,9 @@ fn refusal(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     response
 }
 
-fn with_security_headers(
-    status: StatusCode,
-    body: &'static str,
-    media_type: &'static str,
-) -> Response<Body> {
-    let mut response = Response::new(Body::Text(body.to_owned()));
+/// An empty response with the headers every answer carries; the caller sets the body.
+fn with_security_headers(status: StatusCode, media_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
     *response.status_mut() = status;
     let headers = response.headers_mut();
     let fixed = [

@@ -482,14 +482,7 @@ impl Store {
         placeholder: &str,
         value: AttributeValue,
     ) -> Result<TransactWriteItem, StorageError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .condition_expression(condition)
-            .expression_attribute_values(placeholder, value)
-            .build()
-            .map_err(|_| StorageError::Internal)?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
+        self.delete_item(key, Some(condition), Some((placeholder, value)))
     }
 
     pub fn table_delete(
@@ -497,10 +490,22 @@ impl Store {
         key: (String, String),
         condition: Option<&str>,
     ) -> Result<TransactWriteItem, StorageError> {
+        self.delete_item(key, condition, None)
+    }
+
+    fn delete_item(
+        &self,
+        key: (String, String),
+        condition: Option<&str>,
+        value: Option<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem, StorageError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
             .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_values(
+                value.map(|(placeholder, value)| [(placeholder.to_string(), value)].into()),
+            )
             .build()
             .map_err(|_| StorageError::Internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
