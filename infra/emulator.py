@@ -17,7 +17,10 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
   authorise it: `{"calls": [{"function", "action", "resource", "count"}]}`. A function is named by
   the `app/<name>` part of its SDK user agent; a `TransactWriteItems` counts as the per-item actions
   IAM checks (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`), a
-  `TransactGetItems` as `GetItem`s. `DELETE /_ward/calls` forgets them.
+  `TransactGetItems` as `GetItem`s. Beside them, `"requests": [{"function", "operation", "count"}]`
+  counts the requests themselves (a transaction is one), the round trips a route costs
+  (`operation` is the `X-Amz-Target`, e.g. `DynamoDB_20120810.GetItem`). `DELETE /_ward/calls`
+  forgets both.
 - `POST /_ward/faults` `{"operation", "match", "fault", "times", "function"}`: the next `times`
   requests of that operation whose body contains `match` (and, if given, that come from that
   function) fail the way DynamoDB fails under contention and overload, before anything is applied:
@@ -111,6 +114,7 @@ dynamodb_models.copy = _TablesAreNotCopied
 # --- Calls per function, as IAM authorises them ---------------------------------------------
 
 _calls = {}
+_requests = {}
 _calls_lock = threading.Lock()
 _TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -152,8 +156,10 @@ def _authorised_actions(target, body):
     return [(f"dynamodb:{operation}", _table(body.get("TableName"), body.get("IndexName")))]
 
 
-def _record(function, pairs):
+def _record(function, target, pairs):
     with _calls_lock:
+        request = (function, target)
+        _requests[request] = _requests.get(request, 0) + 1
         for action, resource in pairs:
             key = (function, action, resource)
             _calls[key] = _calls.get(key, 0) + 1
@@ -248,11 +254,15 @@ def _switches(environ, start_response):
         if method == "DELETE":
             with _calls_lock:
                 _calls.clear()
+                _requests.clear()
         with _calls_lock:
             calls = [
                 {"function": f, "action": a, "resource": r, "count": c} for (f, a, r), c in sorted(_calls.items())
             ]
-        return _json_response(start_response, "200 OK", {"calls": calls})
+            requests = [
+                {"function": f, "operation": o, "count": c} for (f, o), c in sorted(_requests.items())
+            ]
+        return _json_response(start_response, "200 OK", {"calls": calls, "requests": requests})
     if path == "/_ward/faults":
         if method == "POST":
             length = _content_length(environ)
@@ -293,7 +303,7 @@ def switched(app):
             except ValueError:
                 body = {}
             function = _function_of(environ)
-            _record(function, _authorised_actions(target, body))
+            _record(function, target, _authorised_actions(target, body))
             rule = _matching_fault(target.partition(".")[2], function, raw)
             if rule is not None:
                 return _inject(rule, body, environ, start_response)

@@ -1,395 +1,488 @@
-//! `make bench`: every function's cold start against a Runtime API of the benchmark's own, beside
-//! two references built with the same release profile and measured in the same run, interleaved:
-//! the floor (a hello-world `lambda_http` function) and the usual peer (a client configured from
-//! the environment at start, one GetItem per request). Prints a table; figures, not assertions.
+//! `make bench`: what every function costs, measured from outside its process against the local
+//! emulator, beside references measured in the same run. Prints tables and writes
+//! `target/bench/summary.json`; figures, not assertions.
+//!
+//! 1. Cold starts, interleaved, medians of `SPAWNS`: the floor (a hello-world `lambda_http`
+//!    function), the usual peer (aws-config's defaults, one GetItem) and every route.
+//! 2. DynamoDB requests per route, counted by the emulator's recorder per function.
+//! 3. Package sizes: the arm64 zips `cargo lambda build` made (infra/bench.sh builds them).
+//! 4. Sign-in's CPU against one argon2id verification's; CPU per warm request.
+//! 5. Peak resident memory of every process.
+//! 6. Growth: calls and warm latency on a table of tens of accounts and on one of 10,000, the
+//!    measured account holding 100 tokens and 1,000 log entries in both.
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-use tokio::process::Command;
+use std::time::Duration;
 use ward::Now;
 
+mod cases;
+mod process;
 mod runtime_api;
-use runtime_api::{RuntimeApi, Served};
+mod seed;
 
-type Failure = Box<dyn std::error::Error>;
+use process::{Event, Run};
 
-/// Spawns of each binary; the medians are reported.
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Spawns of each binary for the cold starts; the medians are reported.
 const SPAWNS: usize = 11;
+/// Warm requests for CPU per request.
+const WARM_VERIFY: usize = 100;
+const WARM_AUTHORIZER: usize = 300;
+const WARM_SIGN_IN: usize = 30;
+/// Warm requests per route for the growth latencies.
+const WARM_GROWTH: usize = 15;
+const LARGE_ACCOUNTS: usize = 10_000;
+const HEAVY_TOKENS: usize = 100;
+const HEAVY_ENTRIES: usize = 1_000;
 
-struct Case {
-    name: String,
-    binary: PathBuf,
-    /// One event a spawn: what a real request of the route is, on state made for it.
-    events: Vec<Vec<u8>>,
-    /// The status its answer must have (the authorizer's: 200 for "authorized").
-    status: u16,
+fn target_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("CARGO_TARGET_DIR")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string()),
+    )
 }
 
-fn release_dir() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_string());
-    PathBuf::from(target).join("release")
-}
-
-/// An API Gateway (HTTP API, payload 2.0) event.
-fn http_event(method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> Vec<u8> {
-    http_event_with(method, path, bearer, body, json!({}))
-}
-
-fn http_event_with(
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<Value>,
-    path_parameters: Value,
-) -> Vec<u8> {
-    let mut headers = json!({
-        "content-type": "application/json",
-        "host": "bench.execute-api.us-east-1.amazonaws.com",
-        "user-agent": "ward-bench",
-        "x-forwarded-for": "192.0.2.10",
-    });
-    if let Some(token) = bearer {
-        headers["authorization"] = json!(format!("Bearer {token}"));
+fn binary(function: &str) -> PathBuf {
+    let release = target_dir().join("release");
+    match function {
+        "floor" | "peer" => release.join("examples").join(function),
+        _ => release.join(function),
     }
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.execute-api.us-east-1.amazonaws.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "ward-bench"},
-            "requestId": "bench", "routeKey": format!("{method} {path}"), "stage": "$default",
-            "time": "01/Dec/2026:00:00:00 +0000", "timeEpoch": 1796083200000u64
-        },
-        "pathParameters": path_parameters,
-        "isBase64Encoded": false
-    });
-    if let Some(body) = body {
-        event["body"] = json!(body.to_string());
-    }
-    event.to_string().into_bytes()
 }
 
-fn median(mut samples: Vec<Duration>) -> f64 {
-    samples.sort();
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn percentile(mut samples: Vec<f64>, share: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    let rank = ((samples.len() as f64) * share).ceil() as usize;
     samples
-        .get(samples.len() / 2)
-        .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+        .get(rank.saturating_sub(1))
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
-async fn spawn_once(api: &RuntimeApi, case: &Case, event: Vec<u8>) -> Result<Served, Failure> {
-    let started = Instant::now();
-    let mut child = Command::new(&case.binary)
-        .env("AWS_LAMBDA_RUNTIME_API", api.address()?)
-        .env("AWS_LAMBDA_FUNCTION_NAME", &case.name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(
-            std::env::temp_dir().join(format!("ward-bench-{}.log", case.name)),
-        )?)
-        .kill_on_drop(true)
-        .spawn()?;
-    let served = api.serve(started, event, Duration::from_secs(10)).await;
-    let _ = child.kill().await;
-    served.map_err(|error| format!("{}: {error}", case.name).into())
+/// Warm latencies of a run: from handing each event after the first to its answer.
+fn warm_latencies(run: &Run) -> Vec<f64> {
+    run.served
+        .iter()
+        .skip(1)
+        .map(|served| ms(served.answered.saturating_sub(served.handed)))
+        .collect()
 }
 
-const P: &str = ward_tests::PASSWORD;
+#[derive(Default)]
+struct Cold {
+    inits: Vec<f64>,
+    firsts: Vec<f64>,
+    calls: Vec<u64>,
+    peak_rss: u64,
+}
 
-/// `SPAWNS` events of `function`'s route, each on state of its own where the route changes it.
-async fn events(app: &ward::App, function: &str, now: Now) -> Result<(Vec<Vec<u8>>, u16), Failure> {
-    let mut events = Vec::new();
-    let mut status = 200;
-    let password = json!({ "password": P });
-    for _ in 0..SPAWNS {
-        let event = match function {
-            "floor" | "peer" | "web" => http_event("GET", "/", None, None),
-            "sign-up" => {
-                status = 201;
-                let login = ward_tests::unique_login("bench");
-                http_event(
-                    "POST",
-                    "/v1/accounts",
-                    None,
-                    Some(json!({"login": login, "password": P})),
-                )
-            }
-            "sign-in" => {
-                let account = ward_tests::signed_in_account(app, "bench", now).await;
-                http_event(
-                    "POST",
-                    "/v1/sign-in",
-                    None,
-                    Some(json!({"login": account.login, "password": P})),
-                )
-            }
-            "verify-code" => {
-                let account = ward_tests::enrolled_account(app, "bench", now).await;
-                let mfa = ward_tests::mfa_token(app, &account.login, now).await;
-                let code = account.recovery_codes.first().cloned().unwrap_or_default();
-                http_event(
-                    "POST",
-                    "/v1/sign-in/verify",
-                    None,
-                    Some(json!({"mfa_token": mfa, "recovery_code": code})),
-                )
-            }
-            "authorizer" | "whoami" | "account" | "account-events" | "session-list"
-            | "token-list" | "sign-out" | "setup" | "token-create" | "session-end-others" => {
-                let account = ward_tests::signed_in_account(app, "bench", now).await;
-                let token = Some(account.session_token.as_str());
-                match function {
-                    "authorizer" => {
-                        let created = ward::domain::access_token::create(
-                            &app.store,
-                            &account.session,
-                            "bench",
-                            P,
-                            None,
-                            &ward_tests::client(),
-                            now,
-                        )
-                        .await?;
-                        std::fs::read_to_string(concat!(
-                            env!("CARGO_MANIFEST_DIR"),
-                            "/../infra/events/authorizer-request.json"
-                        ))?
-                        .replace("REPLACE_WITH_A_TOKEN", &created.token)
-                        .into_bytes()
-                    }
-                    "whoami" => http_event("GET", "/v1/whoami", token, None),
-                    "account" => http_event("GET", "/v1/account", token, None),
-                    "account-events" => http_event("GET", "/v1/account/events", token, None),
-                    "session-list" => http_event("GET", "/v1/sessions", token, None),
-                    "token-list" => http_event("GET", "/v1/tokens", token, None),
-                    "sign-out" => {
-                        status = 204;
-                        http_event("POST", "/v1/sign-out", token, None)
-                    }
-                    "setup" => http_event(
-                        "POST",
-                        "/v1/two-factor/setup",
-                        token,
-                        Some(password.clone()),
-                    ),
-                    "token-create" => {
-                        status = 201;
-                        http_event(
-                            "POST",
-                            "/v1/tokens",
-                            token,
-                            Some(json!({"name": "bench", "password": P})),
-                        )
-                    }
-                    _ => http_event(
-                        "POST",
-                        "/v1/sessions/end-others",
-                        token,
-                        Some(password.clone()),
-                    ),
-                }
-            }
-            "setup-verify" => {
-                let account = ward_tests::signed_in_account(app, "bench", now).await;
-                let (secret, _) = ward_tests::start_setup(app, &account.session, now).await;
-                let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30)?;
-                http_event(
-                    "POST",
-                    "/v1/two-factor/setup/verify",
-                    Some(&account.session_token),
-                    Some(json!({"code": code})),
-                )
-            }
-            "recovery-view" | "recovery-regenerate" | "disable" => {
-                let account = ward_tests::enrolled_account(app, "bench", now).await;
-                let path = match function {
-                    "recovery-view" => "/v1/two-factor/recovery-codes/view",
-                    "recovery-regenerate" => "/v1/two-factor/recovery-codes/regenerate",
-                    _ => "/v1/two-factor/disable",
-                };
-                http_event(
-                    "POST",
-                    path,
-                    Some(&account.session_token),
-                    Some(password.clone()),
-                )
-            }
-            "token-revoke" => {
-                status = 204;
-                let account = ward_tests::signed_in_account(app, "bench", now).await;
-                let created = ward::domain::access_token::create(
-                    &app.store,
-                    &account.session,
-                    "bench",
-                    P,
-                    None,
-                    &ward_tests::client(),
-                    now,
-                )
-                .await?;
-                let path = format!("/v1/tokens/{}", created.id);
-                http_event_with(
-                    "DELETE",
-                    &path,
-                    Some(&account.session_token),
-                    None,
-                    json!({"token_id": created.id}),
-                )
-            }
-            "session-end" => {
-                status = 204;
-                let account = ward_tests::signed_in_account(app, "bench", now).await;
-                let other = ward_tests::session_token(app, &account.login, now).await;
-                let listed = ward::domain::session::list(&app.store, &account.session, now).await?;
-                let id = listed
-                    .iter()
-                    .find(|summary| !summary.current)
-                    .map(|summary| summary.session.session_id.clone())
-                    .ok_or("no other session")?;
-                let path = format!("/v1/sessions/{id}");
-                http_event_with(
-                    "DELETE",
-                    &path,
-                    Some(&other),
-                    None,
-                    json!({"session_id": id}),
-                )
-            }
-            other => return Err(format!("no event for {other}").into()),
-        };
-        events.push(event);
+struct Measured {
+    summary: serde_json::Map<String, Value>,
+    peak_rss: BTreeMap<String, u64>,
+}
+
+impl Measured {
+    fn note_rss(&mut self, function: &str, run: &Run) {
+        let peak = self.peak_rss.entry(function.to_string()).or_default();
+        *peak = (*peak).max(run.peak_rss);
     }
-    Ok((events, status))
 }
 
-/// The status of an answer: API Gateway's `statusCode`, or 200 for an authorizer that allowed.
-fn status_of(body: &[u8]) -> u16 {
-    let Ok(answer) = serde_json::from_slice::<Value>(body) else {
-        return 0;
-    };
-    if let Some(allowed) = answer.get("isAuthorized") {
-        return if allowed == true { 200 } else { 403 };
-    }
-    answer
-        .get("statusCode")
-        .and_then(Value::as_u64)
-        .unwrap_or(0) as u16
+fn app_for(table: &str) -> Result<ward::App, Failure> {
+    let mut config = ward::config::Config::from_env()?;
+    config.table_name = table.to_string();
+    Ok(ward::App::new(
+        config,
+        &ward::app::sdk_config("ward-bench")?,
+    ))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Failure> {
-    let app = ward_tests::app().await;
-    let now = Now::current();
-    let release = release_dir();
-    let mut names: Vec<String> = vec!["floor".into(), "peer".into()];
-    let functions = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))?;
-    let mut packages: Vec<String> = functions
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect();
-    packages.sort();
-    names.extend(packages);
-    let mut cases = Vec::new();
-    for name in names {
-        let (events, status) = events(&app, &name, now).await?;
-        let binary = match name.as_str() {
-            "floor" | "peer" => release.join("examples").join(&name),
-            _ => release.join(&name),
-        };
-        cases.push(Case {
-            name,
-            binary,
-            events,
-            status,
-        });
-    }
-    eprintln!("prepared {} cases of {SPAWNS} spawns", cases.len());
-
-    let api = RuntimeApi::bind().await?;
-    let mut inits = vec![Vec::new(); cases.len()];
-    let mut firsts = vec![Vec::new(); cases.len()];
+async fn cold_starts(
+    measured: &mut Measured,
+    app: &ward::App,
+) -> Result<BTreeMap<String, u64>, Failure> {
+    let table = app.config.table_name.clone();
+    let mut routes: Vec<(&str, &str)> = vec![("floor", "floor"), ("peer", "peer")];
+    routes.extend_from_slice(cases::ROUTES);
+    let mut cold: BTreeMap<&str, Cold> = BTreeMap::new();
     for spawn in 0..SPAWNS {
-        for (index, case) in cases.iter().enumerate() {
-            let event = case.events.get(spawn).cloned().unwrap_or_default();
-            let served = spawn_once(&api, case, event).await?;
-            let status = status_of(&served.body);
-            if case.name != "floor" && case.name != "peer" && status != case.status {
-                return Err(format!(
-                    "{}: answered {status}, not {}: {}",
-                    case.name,
-                    case.status,
-                    String::from_utf8_lossy(&served.body)
-                )
-                .into());
-            }
-            if served.failed {
-                return Err(
-                    format!("{}: {}", case.name, String::from_utf8_lossy(&served.body)).into(),
-                );
-            }
-            inits[index].push(served.asked);
-            firsts[index].push(served.answered - served.asked);
+        eprint!("\r  cold starts: round {} of {SPAWNS}", spawn + 1);
+        for (label, function) in &routes {
+            let event = cases::event(app, label, None).await?;
+            let run = process::run(&binary(function), function, &table, &[event]).await?;
+            measured.note_rss(function, &run);
+            let served = run.served.first().ok_or("no answer")?;
+            let entry = cold.entry(label).or_default();
+            entry.inits.push(ms(served.asked));
+            entry
+                .firsts
+                .push(ms(served.answered.saturating_sub(served.asked)));
+            entry.calls.extend(run.calls.first());
+            entry.peak_rss = entry.peak_rss.max(run.peak_rss);
         }
     }
-    let floor = median(inits[0].clone());
-    let peer = median(inits[1].clone()) + median(firsts[1].clone());
+    eprintln!();
+    let floor = median(cold["floor"].inits.clone());
+    let peer = median(cold["peer"].inits.clone()) + median(cold["peer"].firsts.clone());
+    println!("\nCold starts (medians of {SPAWNS} spawns, interleaved; init = spawn to the first request for work)");
     println!(
-        "{:<20} {:>9} {:>9} {:>10}",
-        "function", "init ms", "first ms", "init/floor"
+        "{:<22} {:>9} {:>9} {:>11} {:>10} {:>9}",
+        "route", "init ms", "first ms", "init/floor", "DynamoDB", "peak MiB"
     );
     let mut functions = serde_json::Map::new();
+    let mut calls = BTreeMap::new();
     let mut max_ratio: f64 = 0.0;
-    let mut authorizer_total = f64::NAN;
-    for (index, case) in cases.iter().enumerate() {
-        let init = median(inits[index].clone());
-        let first = median(firsts[index].clone());
+    for (label, function) in &routes {
+        let entry = &cold[label];
+        let init = median(entry.inits.clone());
+        let first = median(entry.firsts.clone());
+        let most = entry.calls.iter().copied().max().unwrap_or(0);
+        let least = entry.calls.iter().copied().min().unwrap_or(0);
+        let shown = if most == least {
+            most.to_string()
+        } else {
+            format!("{least}-{most}")
+        };
         println!(
-            "{:<20} {:>9.2} {:>9.2} {:>10.2}",
-            case.name,
-            init,
-            first,
-            init / floor
+            "{label:<22} {init:>9.2} {first:>9.2} {:>11.2} {shown:>10} {:>9.1}",
+            init / floor,
+            entry.peak_rss as f64 / 1048576.0
         );
-        if index >= 2 {
+        if !matches!(*label, "floor" | "peer") {
+            calls.insert(label.to_string(), most);
+        }
+        if label == function && !matches!(*label, "floor" | "peer") {
             max_ratio = max_ratio.max(init / floor);
             functions.insert(
-                case.name.clone(),
+                label.to_string(),
                 json!({"init_ms": init, "first_ms": first, "init_ratio": init / floor}),
             );
         }
-        if case.name == "authorizer" {
-            authorizer_total = init + first;
-        }
     }
+    let authorizer = &cold["authorizer"];
+    let authorizer_total = median(authorizer.inits.clone()) + median(authorizer.firsts.clone());
     println!(
         "floor {floor:.2} ms; peer (init + first) {peer:.2} ms; max init/floor {max_ratio:.2}; \
          authorizer (init + first) / peer {:.2}",
         authorizer_total / peer
     );
-    let summary = json!({
-        "cold_start": {
+    measured.summary.insert(
+        "cold_start".into(),
+        json!({
             "baseline_ms": floor,
             "peer_ms": peer,
             "functions": functions,
             "max_init_ratio": max_ratio,
             "authorizer_peer_ratio": authorizer_total / peer,
+        }),
+    );
+    measured
+        .summary
+        .insert("dynamodb_calls".into(), json!(calls.clone()));
+    Ok(calls)
+}
+
+fn package_sizes(measured: &mut Measured) -> Result<(), Failure> {
+    let lambda = std::env::var("BENCH_LAMBDA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| target_dir().join("lambda"));
+    let mut functions: Vec<&str> = cases::ROUTES
+        .iter()
+        .map(|(_, function)| *function)
+        .collect();
+    functions.dedup();
+    let mut sizes = BTreeMap::new();
+    println!(
+        "\nPackages (arm64 zips as cargo lambda builds them, {})",
+        lambda.display()
+    );
+    for function in functions {
+        let zip = lambda.join(function).join("bootstrap.zip");
+        match std::fs::metadata(&zip) {
+            Ok(meta) => {
+                println!("{function:<22} {:>8.2} MiB", meta.len() as f64 / 1048576.0);
+                sizes.insert(function.to_string(), meta.len());
+            }
+            Err(_) => println!("{function:<22} (no {})", zip.display()),
         }
-    });
+    }
+    let largest = sizes.values().copied().max().unwrap_or(0);
+    println!("largest {:.2} MiB", largest as f64 / 1048576.0);
+    measured
+        .summary
+        .insert("package_bytes".into(), json!(sizes));
+    measured
+        .summary
+        .insert("max_package_bytes".into(), json!(largest));
+    Ok(())
+}
+
+/// CPU time of one argon2id verification with the service's parameters, in this process.
+async fn hash_cpu() -> Result<Duration, Failure> {
+    let stored = ward::crypto::password::hash(ward_tests::PASSWORD).await?;
+    let me = std::process::id();
+    let rounds = 20;
+    let before = process::cpu_ns(me)?;
+    for _ in 0..rounds {
+        ward::crypto::password::verify(Some(&stored), ward_tests::PASSWORD).await?;
+    }
+    let spent = process::cpu_ns(me)?.saturating_sub(before);
+    Ok(Duration::from_nanos(spent / rounds))
+}
+
+async fn warm_cpu(measured: &mut Measured, app: &ward::App) -> Result<(), Failure> {
+    let table = app.config.table_name.clone();
+    println!(
+        "\nWarm requests (CPU of the function process, every thread, after its first request)"
+    );
+    let account = ward_tests::signed_in_account(app, "bench", Now::current()).await;
+    let created = cases::access_token(app, &account.session).await?;
+    let authorizer = cases::authorizer_event(&created.token)?;
+    let mut results = serde_json::Map::new();
+    let mut sign_in_cpu = Duration::ZERO;
+    for (label, function, count) in [
+        ("sign-in", "sign-in", WARM_SIGN_IN),
+        ("verify-code", "verify-code", WARM_VERIFY),
+        ("authorizer", "authorizer", WARM_AUTHORIZER),
+    ] {
+        eprint!("  preparing {count} requests of {label}");
+        let mut events: Vec<Event> = Vec::new();
+        for _ in 0..=count {
+            events.push(if label == "authorizer" {
+                (authorizer.clone(), 200)
+            } else {
+                cases::event(app, label, None).await?
+            });
+        }
+        eprintln!();
+        let run = process::run(&binary(function), function, &table, &events).await?;
+        measured.note_rss(function, &run);
+        let per_request = run.warm_cpu / u32::try_from(count)?;
+        let latencies = warm_latencies(&run);
+        println!(
+            "{label:<22} {count:>4} requests: CPU {:>7.3} ms a request; latency p50 {:.2} ms, \
+             p99 {:.2} ms; peak {:.1} MiB",
+            ms(per_request),
+            median(latencies.clone()),
+            percentile(latencies, 0.99),
+            run.peak_rss as f64 / 1048576.0,
+        );
+        if label == "sign-in" {
+            sign_in_cpu = per_request;
+        } else {
+            results.insert(label.into(), json!(ms(per_request)));
+        }
+    }
+    let hash = hash_cpu().await?;
+    let share = hash.as_secs_f64() / sign_in_cpu.as_secs_f64();
+    let less_hash = sign_in_cpu.saturating_sub(hash);
+    println!(
+        "one argon2id verification (m={} KiB, t={}, p={}): CPU {:.2} ms; sign-in {:.2} ms; \
+         hash share {share:.3}; sign-in less its hash {:.3} ms",
+        ward::crypto::password::MEMORY_KIB,
+        ward::crypto::password::ITERATIONS,
+        ward::crypto::password::PARALLELISM,
+        ms(hash),
+        ms(sign_in_cpu),
+        ms(less_hash)
+    );
+    results.insert("sign-in-less-hash".into(), json!(ms(less_hash)));
+    measured
+        .summary
+        .insert("sign_in_hash_share".into(), json!(share));
+    measured
+        .summary
+        .insert("cpu_ms_per_request".into(), Value::Object(results));
+    Ok(())
+}
+
+/// The measured account of a growth table: 100 tokens, 1,000 log entries.
+async fn heavy_account(
+    app: &ward::App,
+    client: &aws_sdk_dynamodb::Client,
+) -> Result<cases::Heavy, Failure> {
+    let account = ward_tests::signed_in_account(app, "heavy", Now::current()).await;
+    let mut access_token = String::new();
+    for _ in 0..HEAVY_TOKENS {
+        let created = cases::access_token(app, &account.session).await?;
+        if access_token.is_empty() {
+            access_token = created.token;
+        }
+    }
+    let table = &app.config.table_name;
+    seed::log_entries(client, table, &account.account_id, HEAVY_ENTRIES).await?;
+    Ok(cases::Heavy {
+        session_token: account.session_token,
+        access_token,
+    })
+}
+
+struct Growth {
+    accounts: usize,
+    calls: BTreeMap<String, u64>,
+    latency: BTreeMap<String, f64>,
+}
+
+async fn growth_on(measured: &mut Measured, table: &str, clones: usize) -> Result<Growth, Failure> {
+    let app = app_for(table)?;
+    let client = aws_sdk_dynamodb::Client::new(&ward::app::sdk_config("ward-bench")?);
+    let heavy = heavy_account(&app, &client).await?;
+    if clones > 0 {
+        eprintln!("  seeding {clones} accounts into {table}");
+        let template = ward_tests::signed_in_account(&app, "template", Now::current()).await;
+        seed::accounts(
+            &client,
+            table,
+            &template.account_id,
+            &template.login,
+            clones,
+        )
+        .await?;
+    }
+    let mut calls = BTreeMap::new();
+    for (label, function) in cases::ROUTES {
+        let event = cases::event(&app, label, Some(&heavy)).await?;
+        let run = process::run(&binary(function), function, table, &[event]).await?;
+        measured.note_rss(function, &run);
+        calls.insert(label.to_string(), run.calls.first().copied().unwrap_or(0));
+    }
+    let mut latency = BTreeMap::new();
+    let timed: Vec<(&str, &str)> = cases::ROUTES
+        .iter()
+        .copied()
+        .filter(|(label, _)| {
+            cases::READS.contains(label) || matches!(*label, "sign-in" | "verify-code")
+        })
+        .collect();
+    for (label, function) in timed {
+        let mut events = Vec::new();
+        for _ in 0..=WARM_GROWTH {
+            events.push(cases::event(&app, label, Some(&heavy)).await?);
+        }
+        let run = process::run(&binary(function), function, table, &events).await?;
+        measured.note_rss(function, &run);
+        latency.insert(label.to_string(), median(warm_latencies(&run)));
+    }
+    Ok(Growth {
+        accounts: seed::account_count(&client, table).await?,
+        calls,
+        latency,
+    })
+}
+
+async fn growth(
+    measured: &mut Measured,
+    cold_calls: &BTreeMap<String, u64>,
+) -> Result<(), Failure> {
+    let small_table = std::env::var("BENCH_TABLE_SMALL")?;
+    let large_table = std::env::var("BENCH_TABLE_LARGE")?;
+    let small = growth_on(measured, &small_table, 0).await?;
+    let large = growth_on(measured, &large_table, LARGE_ACCOUNTS).await?;
+    println!(
+        "\nGrowth: {} accounts against {}; the measured account holds {HEAVY_TOKENS} tokens and \
+         {HEAVY_ENTRIES}+ log entries in both",
+        small.accounts, large.accounts
+    );
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>11} {:>11} {:>7}",
+        "route", "calls new", "calls sm", "calls lg", "warm sm ms", "warm lg ms", "ratio"
+    );
+    let mut equal = true;
+    let mut ratios = serde_json::Map::new();
+    let mut worst: f64 = 0.0;
+    for (label, _) in cases::ROUTES {
+        let fresh = cold_calls.get(*label).copied().unwrap_or(0);
+        let on_small = small.calls.get(*label).copied().unwrap_or(0);
+        let on_large = large.calls.get(*label).copied().unwrap_or(0);
+        equal &= fresh == on_small && on_small == on_large;
+        let (warm_small, warm_large) = (small.latency.get(*label), large.latency.get(*label));
+        let (text_small, text_large, text_ratio) = match (warm_small, warm_large) {
+            (Some(a), Some(b)) => {
+                worst = worst.max(b / a);
+                ratios.insert(label.to_string(), json!(b / a));
+                (
+                    format!("{a:.2}"),
+                    format!("{b:.2}"),
+                    format!("{:.2}", b / a),
+                )
+            }
+            _ => (String::new(), String::new(), String::new()),
+        };
+        println!(
+            "{label:<22} {fresh:>9} {on_small:>9} {on_large:>9} {text_small:>11} {text_large:>11} {text_ratio:>7}"
+        );
+    }
+    println!("calls equal: {equal}; worst warm latency ratio {worst:.2}");
+    measured.summary.insert(
+        "growth".into(),
+        json!({
+            "calls_equal": equal,
+            "latency_ratio_10k_over_10": worst,
+            "latency_ratios": ratios,
+            "accounts_small": small.accounts,
+            "accounts_large": large.accounts,
+        }),
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Failure> {
+    let mut functions: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))?
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+    functions.sort();
+    for function in &functions {
+        if !cases::ROUTES
+            .iter()
+            .any(|(_, served_by)| served_by == function)
+        {
+            return Err(format!("function {function} has no route in the benchmark").into());
+        }
+    }
+    let app = ward_tests::app().await;
+    let mut measured = Measured {
+        summary: serde_json::Map::new(),
+        peak_rss: BTreeMap::new(),
+    };
+    let cold_calls = cold_starts(&mut measured, &app).await?;
+    package_sizes(&mut measured)?;
+    warm_cpu(&mut measured, &app).await?;
+    growth(&mut measured, &cold_calls).await?;
+
+    println!("\nPeak resident memory per function (across every process of the run)");
+    for (function, bytes) in &measured.peak_rss {
+        println!("{function:<22} {:>7.1} MiB", *bytes as f64 / 1048576.0);
+    }
+    let functions_only = measured
+        .peak_rss
+        .iter()
+        .filter(|(function, _)| !matches!(function.as_str(), "floor" | "peer"));
+    let max_rss = functions_only.map(|(_, bytes)| *bytes).max().unwrap_or(0);
+    measured
+        .summary
+        .insert("max_rss_bytes".into(), json!(max_rss));
+    measured
+        .summary
+        .insert("rss_bytes".into(), json!(measured.peak_rss));
+
     let out = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench"));
     std::fs::create_dir_all(&out)?;
-    std::fs::write(
-        out.join("summary.json"),
-        serde_json::to_string_pretty(&summary)?,
-    )?;
-    println!("wrote {}", out.join("summary.json").display());
+    let path = out.join("summary.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&measured.summary)?)?;
+    println!("\nwrote {}", path.display());
     Ok(())
 }

@@ -2,19 +2,30 @@
 //! ring's source) and lends to every request.
 
 use crate::config::Config;
+use crate::config::MissingVariable;
 use crate::crypto::Keys;
 use crate::domain::ports::KeySource;
 use crate::domain::Error;
 use crate::store::Store;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_async::rt::sleep::TokioSleep;
+use aws_smithy_async::time::SystemTimeSource;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::app_name::AppName;
+use aws_types::region::Region;
+use aws_types::sdk_config::SdkConfig;
 use std::time::Duration;
 
 pub struct App {
     pub config: Config,
     pub store: Store,
-    secrets: aws_sdk_secretsmanager::Client,
+    sdk: SdkConfig,
+    /// Built on the first read of the key ring: the functions that never read it never build it.
+    secrets: std::sync::OnceLock<aws_sdk_secretsmanager::Client>,
     /// The key ring and when it was read.
     keys: tokio::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Keys>)>>,
 }
@@ -23,20 +34,21 @@ impl App {
     /// Reads the configuration and builds the clients of the function named `function` (its
     /// package name, which its SDK calls carry in their user agent as `app/<function>`). A missing
     /// variable fails the cold start with a log line naming it.
-    pub async fn from_env(function: &'static str) -> Result<App, crate::config::MissingVariable> {
-        let config = Config::from_env().inspect_err(|error| {
+    pub async fn from_env(function: &'static str) -> Result<App, MissingVariable> {
+        let configured = Config::from_env().and_then(|config| Ok((config, sdk_config(function)?)));
+        let (config, sdk) = configured.inspect_err(|error| {
             tracing::error!(%error, "cannot start: configuration is incomplete");
         })?;
-        Ok(App::new(config, &sdk_config(function).await))
+        Ok(App::new(config, &sdk))
     }
 
-    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> App {
+    pub fn new(config: Config, sdk: &SdkConfig) -> App {
         let store = Store::from_sdk(sdk, config.table_name.clone());
-        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         App {
             config,
             store,
-            secrets,
+            sdk: sdk.clone(),
+            secrets: std::sync::OnceLock::new(),
             keys: tokio::sync::Mutex::new(None),
         }
     }
@@ -70,8 +82,10 @@ impl App {
     }
 
     async fn read_keys(&self) -> Result<Keys, Error> {
-        let output = self
+        let secrets = self
             .secrets
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(&self.sdk));
+        let output = secrets
             .get_secret_value()
             .secret_id(&self.config.key_secret_id)
             .send()
@@ -104,35 +118,70 @@ impl KeySource for App {
     }
 }
 
-/// The SDK's configuration from the Lambda environment, with timeouts short enough that an
-/// unreachable database is a 503 within seconds rather than a function hanging to its limit.
-/// Every call names `function` in its user agent (`app/<function>`), so the calls of each function
-/// can be told apart: by the local emulator's call recorder, which proves template.yaml's IAM
-/// policies, and in AWS by anyone reading request logs.
-/// The roots that sign the certificates of AWS's service endpoints (Amazon Trust Services), compiled
-/// in: a cold start parses these five instead of reading the operating system's whole store.
+/// The roots that sign the certificates of AWS's service endpoints (Amazon Trust Services: Amazon
+/// Root CA 1 to 4 and Starfield Services Root G2), compiled in: a cold start parses these five
+/// instead of reading and parsing every certificate of the operating system's trust store.
 const AWS_ROOTS: &[u8] = include_bytes!("../certs/amazon-roots.pem");
 
-fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// The HTTPS client of every SDK call: rustls with ring (the one crypto backend of the
+/// functions), trusting only the compiled-in roots.
+fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let context = TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ROOTS))
-        .build();
     let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-    match context {
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+    match TlsContext::builder()
+        .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ROOTS))
+        .build()
+    {
         Ok(context) => builder.tls_context(context).build_https(),
-        Err(_) => builder.build_https(),
+        Err(error) => {
+            // Cannot happen with the roots above (a unit test parses them); the platform's own
+            // store is the fallback rather than no client at all.
+            tracing::error!(%error, "the compiled-in roots were refused; using the system's");
+            builder.build_https()
+        }
     }
 }
 
-pub async fn sdk_config(function: &str) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Ok(name) = aws_config::AppName::new(function.to_string()) {
-        loader = loader.app_name(name);
-    }
-    loader
+/// The SDK's configuration, read straight from what Lambda puts in the environment: the region
+/// (`AWS_REGION`) and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), plus `AWS_ENDPOINT_URL` where one is set (the
+/// local emulator). No profile file, no instance metadata, no credential chain is consulted: a
+/// Lambda function has none of them, and looking costs every cold start.
+///
+/// Timeouts are short enough that an unreachable database is a 503 within seconds rather than a
+/// function hanging to its limit. Every call names `function` in its user agent
+/// (`app/<function>`), so the calls of each function can be told apart: by the local emulator's
+/// call recorder, which proves template.yaml's IAM policies, and in AWS by anyone reading request
+/// logs.
+pub fn sdk_config(function: &str) -> Result<SdkConfig, MissingVariable> {
+    sdk_config_from(function, |name| std::env::var(name).ok())
+}
+
+/// [`sdk_config`] with the environment given as a lookup.
+pub fn sdk_config_from(
+    function: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<SdkConfig, MissingVariable> {
+    let present = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    let required = |name: &'static str| present(name).ok_or(MissingVariable(name));
+    let region = present("AWS_REGION")
+        .or_else(|| present("AWS_DEFAULT_REGION"))
+        .ok_or(MissingVariable("AWS_REGION"))?;
+    let credentials = Credentials::new(
+        required("AWS_ACCESS_KEY_ID")?,
+        required("AWS_SECRET_ACCESS_KEY")?,
+        present("AWS_SESSION_TOKEN"),
+        None,
+        "lambda-environment",
+    );
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(https_client())
+        .sleep_impl(TokioSleep::new())
+        .time_source(SystemTimeSource::new())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(1_000))
@@ -141,7 +190,56 @@ pub async fn sdk_config(function: &str) -> aws_config::SdkConfig {
                 .operation_timeout(Duration::from_millis(5_000))
                 .build(),
         )
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .load()
-        .await
+        .retry_config(RetryConfig::standard().with_max_attempts(2));
+    if let Some(endpoint) = present("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(endpoint);
+    }
+    if let Ok(name) = AppName::new(function.to_string()) {
+        builder = builder.app_name(name);
+    }
+    Ok(builder.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(missing: &'static str) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            (name != missing && name != "AWS_DEFAULT_REGION").then(|| format!("v-{name}"))
+        }
+    }
+
+    #[test]
+    fn the_compiled_in_roots_are_five_trust_anchors() {
+        use rustls_pki_types::pem::PemObject;
+        let certificates = rustls_pki_types::CertificateDer::pem_slice_iter(AWS_ROOTS)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in certificates {
+            roots.add(certificate).unwrap();
+        }
+        assert_eq!(roots.len(), 5);
+    }
+
+    #[test]
+    fn the_configuration_comes_from_the_lambda_environment() {
+        let sdk = sdk_config_from("whoami", lookup("none")).unwrap();
+        assert_eq!(sdk.region().unwrap().as_ref(), "v-AWS_REGION");
+        assert_eq!(sdk.endpoint_url(), Some("v-AWS_ENDPOINT_URL"));
+        assert_eq!(sdk.app_name().unwrap().as_ref(), "whoami");
+        assert!(sdk.credentials_provider().is_some());
+    }
+
+    #[test]
+    fn a_missing_region_or_credential_is_named() {
+        for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let error = sdk_config_from("whoami", lookup(name)).unwrap_err();
+            assert_eq!(error.0, name);
+        }
+        let sdk = sdk_config_from("whoami", lookup("AWS_ENDPOINT_URL")).unwrap();
+        assert_eq!(sdk.endpoint_url(), None);
+        assert!(sdk_config_from("whoami", lookup("AWS_SESSION_TOKEN")).is_ok());
+    }
 }

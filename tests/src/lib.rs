@@ -34,7 +34,7 @@ pub fn api_url() -> String {
 
 /// An app wired to the emulator, as a function's `main` builds it.
 pub async fn app() -> App {
-    App::new(config(), &ward::app::sdk_config("ward-tests").await)
+    App::new(config(), &ward::app::sdk_config("ward-tests").unwrap())
 }
 
 /// The DynamoDB operations an app has sent, in order.
@@ -86,7 +86,7 @@ impl Intercept for CallLog {
 /// An app whose DynamoDB client talks to `endpoint` instead of the emulator.
 pub async fn app_at(endpoint: &str) -> App {
     let config = config();
-    let sdk = ward::app::sdk_config("ward-tests").await;
+    let sdk = ward::app::sdk_config("ward-tests").unwrap();
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(endpoint)
         .build();
@@ -101,7 +101,7 @@ pub async fn app_at(endpoint: &str) -> App {
 /// An app whose every DynamoDB call is recorded, to check the calls each route makes.
 pub async fn counted_app() -> (App, CallLog) {
     let config = config();
-    let sdk = ward::app::sdk_config("ward-tests").await;
+    let sdk = ward::app::sdk_config("ward-tests").unwrap();
     let log = CallLog::default();
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .interceptor(log.clone())
@@ -392,7 +392,7 @@ pub async fn scan_table_as_text(app: &App) -> String {
         }
         out.push('\n');
     }
-    let sdk = ward::app::sdk_config("ward-tests").await;
+    let sdk = ward::app::sdk_config("ward-tests").unwrap();
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let mut out = String::new();
     let mut start = None;

@@ -167,7 +167,7 @@ async fn stored_secrets(accounts: &[String]) -> Vec<String> {
             }
         }
     }
-    let sdk = ward::app::sdk_config("ward-tests").await;
+    let sdk = ward::app::sdk_config("ward-tests").unwrap();
     let key = aws_sdk_secretsmanager::Client::new(&sdk)
         .get_secret_value()
         .secret_id(std::env::var("KEY_SECRET_ID").unwrap())

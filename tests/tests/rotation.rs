@@ -34,7 +34,7 @@ async fn sign_in_with(account: &Enrolled, factor: Value) -> (u16, Value) {
 }
 
 async fn secrets_manager() -> aws_sdk_secretsmanager::Client {
-    aws_sdk_secretsmanager::Client::new(&ward::app::sdk_config("ward-tests").await)
+    aws_sdk_secretsmanager::Client::new(&ward::app::sdk_config("ward-tests").unwrap())
 }
 
 /// The ring the key secret holds now, as (current, versions).

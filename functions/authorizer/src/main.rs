@@ -2,7 +2,7 @@
 //! service's sessions and personal access tokens and tells the integration who is calling.
 use lambda_http::{lambda_runtime, service_fn, Error};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     ward::telemetry::init();
     let app = ward::App::from_env(env!("CARGO_PKG_NAME")).await?;

@@ -3,7 +3,7 @@ use lambda_http::{run, service_fn, Error, Request, RequestExt};
 
 mod site;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     run(service_fn(|request: Request| async move {
         let asset = request.path_parameters().first("asset").map(str::to_owned);

@@ -195,7 +195,7 @@ impl Store {
     }
 
     /// The adapter on the SDK's configuration, as a function builds it at its cold start.
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Store {
+    pub fn from_sdk(sdk: &aws_types::sdk_config::SdkConfig, table: impl Into<String>) -> Store {
         Store::new(Client::new(sdk), table)
     }
 
