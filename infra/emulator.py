@@ -11,6 +11,9 @@ Two differences from moto as shipped, both about TransactWriteItems:
   costs time in proportion to the table's size and a test run slows as it fills the table. Here a
   transaction remembers only the items it touches and puts those back when it is cancelled.
 
+A base-table Query reads only its partition (moto's own walks and sorts the whole table, so
+listings grew slower with every account any test made).
+
 And two switches for tests, under `/_ward/` on the emulator's own port:
 
 - `GET /_ward/calls`: every call each function has made since the emulator started, as IAM would
@@ -35,6 +38,7 @@ Usage: python infra/emulator.py HOST PORT
 """
 
 import copy
+import inspect
 import io
 import json
 import os
@@ -109,6 +113,32 @@ def _transact_write_items(self, transact_items):
 
 DynamoDBBackend.transact_write_items = _transact_write_items
 dynamodb_models.copy = _TablesAreNotCopied
+
+
+# --- A Query reads one partition ----------------------------------------------------------------
+
+_moto_query = Table.query
+_moto_query_signature = inspect.signature(_moto_query)
+
+
+def _query_one_partition(self, *args, **kwargs):
+    """moto answers a Query by listing and sorting every item of the table, so its time grows with
+    the table; DynamoDB reads the one partition. A base-table Query is shown only the items of its
+    partition key, so a listing costs here what the items it returns cost, as in AWS. (Requests are
+    served one at a time, so the items seen are swapped in and out without a race.)"""
+    called = _moto_query_signature.bind(self, *args, **kwargs).arguments
+    hash_key = called.get("hash_key")
+    if called.get("index_name") is not None or hash_key is None or not self.range_key_attr:
+        return _moto_query(self, *args, **kwargs)
+    partition = list(self.items.get(hash_key, {}).values())
+    self.all_items = lambda: partition
+    try:
+        return _moto_query(self, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+Table.query = _query_one_partition
 
 
 # --- Calls per function, as IAM authorises them ---------------------------------------------

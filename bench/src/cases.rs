@@ -224,7 +224,20 @@ pub async fn event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Resul
             let token = account.session_token.as_str();
             match label {
                 "authorizer" => {
+                    // A token in use, its last use recorded within the minute, as for nearly
+                    // every request of a token in use: the authorizer's one GetItem. (The
+                    // once-a-minute write of `last_used_at` is counted in the warm figures.)
                     let created = access_token(app, &account.session).await?;
+                    let digest = ward::crypto::random::digest(&created.token);
+                    let at = now.secs();
+                    let stale_before = at - ward::domain::access_token::LAST_USED_RESOLUTION_SECS;
+                    ward::domain::ports::TokenStore::record_token_use(
+                        &app.store,
+                        &digest,
+                        at,
+                        stale_before,
+                    )
+                    .await?;
                     (authorizer_event(&created.token)?, 200)
                 }
                 "whoami" => (get("/v1/whoami", token), 200),

@@ -8,7 +8,8 @@
 //! specific (`lambda_runtime::layers=trace`, a span filter), can open it.
 
 use tracing::{Level, Metadata};
-use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt};
+use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt, LevelFilter};
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
@@ -31,6 +32,11 @@ pub fn subscriber<W>(level: &str, writer: W) -> impl tracing::Subscriber + Send 
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
+    let level = level_filter(level);
+    // The cap of other crates knows no level of its own; without this hint the pair would have
+    // none, and every span and event of every crate (the SDK has hundreds, most at debug and
+    // trace) would be registered and filtered at run time instead of skipped where it stands.
+    let hint = level.max_level_hint().unwrap_or(LevelFilter::TRACE);
     let lines = tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(false)
@@ -38,7 +44,7 @@ where
         .flatten_event(true)
         .with_target(false)
         .with_writer(writer)
-        .with_filter(level_filter(level).and(filter_fn(allowed)));
+        .with_filter(level.and(filter_fn(allowed).with_max_level_hint(hint)));
     tracing_subscriber::registry().with(lines)
 }
 
@@ -54,6 +60,16 @@ pub fn init() {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn the_subscriber_tells_tracing_its_most_verbose_level() {
+        use tracing::Subscriber;
+        // So that a callsite below it is skipped where it stands, never registered and filtered.
+        let hint = |level: &str| subscriber(level, std::io::sink).max_level_hint();
+        assert_eq!(hint("error"), Some(LevelFilter::ERROR));
+        assert_eq!(hint("info"), Some(LevelFilter::INFO));
+        assert_eq!(hint("ward=debug"), Some(LevelFilter::DEBUG));
+    }
 
     #[derive(Clone, Default)]
     struct Lines(Arc<Mutex<Vec<u8>>>);
