@@ -124,6 +124,16 @@ pub async fn access_token(
     .await?)
 }
 
+/// Records a use of `token` now, as its last request would have.
+pub async fn in_use(app: &ward::App, token: &str) -> Result<(), Failure> {
+    let digest = ward::crypto::random::digest(token);
+    let at = Now::current().secs();
+    let stale_before = at - ward::domain::access_token::LAST_USED_RESOLUTION_SECS;
+    ward::domain::ports::TokenStore::record_token_use(&app.store, &digest, at, stale_before)
+        .await?;
+    Ok(())
+}
+
 /// A real request of route `label`, on state of its own where the route changes state (or on
 /// `heavy` for the routes that only read), and the status its answer must have.
 pub async fn event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Result<Event, Failure> {
@@ -132,7 +142,10 @@ pub async fn event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Resul
     if let (Some(heavy), true) = (heavy, READS.contains(&label)) {
         let token = heavy.session_token.as_str();
         return Ok(match label {
-            "authorizer" => (authorizer_event(&heavy.access_token)?, 200),
+            "authorizer" => {
+                in_use(app, &heavy.access_token).await?;
+                (authorizer_event(&heavy.access_token)?, 200)
+            }
             "whoami" => (get("/v1/whoami", token), 200),
             "account" => (get("/v1/account", token), 200),
             "account-events" => (get("/v1/account/events", token), 200),
@@ -228,16 +241,7 @@ pub async fn event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Resul
                     // every request of a token in use: the authorizer's one GetItem. (The
                     // once-a-minute write of `last_used_at` is counted in the warm figures.)
                     let created = access_token(app, &account.session).await?;
-                    let digest = ward::crypto::random::digest(&created.token);
-                    let at = now.secs();
-                    let stale_before = at - ward::domain::access_token::LAST_USED_RESOLUTION_SECS;
-                    ward::domain::ports::TokenStore::record_token_use(
-                        &app.store,
-                        &digest,
-                        at,
-                        stale_before,
-                    )
-                    .await?;
+                    in_use(app, &created.token).await?;
                     (authorizer_event(&created.token)?, 200)
                 }
                 "whoami" => (get("/v1/whoami", token), 200),

@@ -26,7 +26,7 @@ use process::{Event, Run};
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// Spawns of each binary for the cold starts; the medians are reported.
-const SPAWNS: usize = 11;
+const SPAWNS: usize = 21;
 /// Warm requests for CPU per request.
 const WARM_VERIFY: usize = 100;
 const WARM_AUTHORIZER: usize = 300;
@@ -113,6 +113,10 @@ async fn cold_starts(
     app: &ward::App,
 ) -> Result<BTreeMap<String, u64>, Failure> {
     let table = app.config.table_name.clone();
+    let client = aws_sdk_dynamodb::Client::new(&ward::app::sdk_config("ward-bench")?);
+    let account = ward_tests::signed_in_account(app, "peer", Now::current()).await;
+    let token = cases::access_token(app, &account.session).await?;
+    seed::peer_item(&client, &table, &token.token).await?;
     let mut routes: Vec<(&str, &str)> = vec![("floor", "floor"), ("peer", "peer")];
     routes.extend_from_slice(cases::ROUTES);
     let mut cold: BTreeMap<&str, Cold> = BTreeMap::new();
@@ -472,7 +476,8 @@ async fn main() -> Result<(), Failure> {
         peak_rss: BTreeMap::new(),
     };
     // BENCH_PHASES (e.g. "cold,cpu") runs only some phases; all by default.
-    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "cold,packages,cpu,growth".into());
+    let phases =
+        std::env::var("BENCH_PHASES").unwrap_or_else(|_| "cold,packages,cpu,growth".into());
     let phase = |name: &str| phases.split(',').any(|listed| listed.trim() == name);
     let mut cold_calls = BTreeMap::new();
     if phase("cold") {

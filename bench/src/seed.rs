@@ -164,3 +164,18 @@ pub async fn account_count(client: &Client, table: &str) -> Result<usize, Failur
         }
     }
 }
+
+/// The usual peer's item (`bench#peer`): a copy of the item the authorizer reads for `token`, so
+/// that both references read one real item of the same size.
+pub async fn peer_item(client: &Client, table: &str, token: &str) -> Result<(), Failure> {
+    let digest = ward::crypto::random::digest(token);
+    let mut item = get(client, table, key(format!("TOKEN#{digest}"), "TOKEN")).await?;
+    item.extend(key("bench#peer".into(), "bench#peer"));
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .send()
+        .await?;
+    Ok(())
+}
