@@ -179,3 +179,10 @@ pub async fn peer_item(client: &Client, table: &str, token: &str) -> Result<(), 
         .await?;
     Ok(())
 }
+
+/// How long one GetItem of the peer's item takes, in milliseconds.
+pub async fn time_peer_get(client: &Client, table: &str) -> Result<f64, Failure> {
+    let started = std::time::Instant::now();
+    get(client, table, key("bench#peer".into(), "bench#peer")).await?;
+    Ok(started.elapsed().as_secs_f64() * 1e3)
+}

@@ -144,7 +144,8 @@ pub fn request(
 }
 
 /// Status and JSON body of a handler's response.
-pub fn parts(response: lambda_http::Response<Body>) -> (u16, serde_json::Value) {
+pub fn parts(response: impl Into<lambda_http::Response<Body>>) -> (u16, serde_json::Value) {
+    let response: lambda_http::Response<Body> = response.into();
     let status = response.status().as_u16();
     let bytes: &[u8] = response.body().as_ref();
     let body = if bytes.is_empty() {

@@ -2,12 +2,12 @@
 //! `GET /v1/account`, `GET /v1/whoami`.
 
 use super::request::{bearer_token, origin_of, parse_json};
-use super::response::{serve, Reply, Route};
+use super::response::{serve, Complete, Reply, Route};
 use crate::domain::account::{self, SignIn, Status};
 use crate::domain::records::Credential;
 use crate::domain::{rfc3339, session, Now};
 use crate::App;
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Error, Request};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -75,7 +75,7 @@ struct WhoAmI {
 }
 
 /// `POST /v1/accounts`
-pub async fn sign_up(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn sign_up(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("sign-up"), async {
         let body: Credentials = parse_json(&request)?;
         let origin = origin_of(&request);
@@ -96,7 +96,7 @@ pub async fn sign_up(app: &App, request: Request) -> Result<Response<Body>, Erro
 }
 
 /// `POST /v1/sign-in`
-pub async fn sign_in(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn sign_in(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("sign-in"), async {
         let body: Credentials = parse_json(&request)?;
         let origin = origin_of(&request);
@@ -130,7 +130,7 @@ pub async fn sign_in(app: &App, request: Request) -> Result<Response<Body>, Erro
 }
 
 /// `POST /v1/sign-out`
-pub async fn sign_out(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn sign_out(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("sign-out"), async {
         let now = Now::current();
         let principal =
@@ -142,7 +142,7 @@ pub async fn sign_out(app: &App, request: Request) -> Result<Response<Body>, Err
 }
 
 /// `GET /v1/account`
-pub async fn account(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn account(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::get("account"), async {
         let now = Now::current();
         let principal =
@@ -154,7 +154,7 @@ pub async fn account(app: &App, request: Request) -> Result<Response<Body>, Erro
 }
 
 /// `GET /v1/whoami`: a session or a personal access token.
-pub async fn whoami(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn whoami(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::get("whoami"), async {
         let principal =
             session::authenticate(&app.store, bearer_token(&request)?, Now::current()).await?;

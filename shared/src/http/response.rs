@@ -87,13 +87,41 @@ pub async fn serve(
     request: &Request,
     route: Route,
     work: impl Future<Output = Result<Reply, Error>>,
-) -> Result<Response<Body>, lambda_http::Error> {
+) -> Result<Complete, lambda_http::Error> {
     let outcome = if request.method() == route.method {
         work.await
     } else {
         Err(Error::MethodNotAllowed)
     };
-    Ok(respond(request, route.name, outcome))
+    Ok(Complete(respond(request, route.name, outcome)))
+}
+
+/// A response handed to the Lambda runtime as it stands. lambda_http's own conversion of a
+/// `Response<Body>` reads every body again to decode it by the charset of its Content-Type, which
+/// links encoding_rs (150 KB) into every package; the service's bodies are already UTF-8 text or
+/// empty, so there is nothing to convert.
+#[derive(Debug)]
+pub struct Complete(pub Response<Body>);
+
+impl lambda_http::IntoResponse for Complete {
+    fn into_response(
+        self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
+}
+
+impl std::ops::Deref for Complete {
+    type Target = Response<Body>;
+    fn deref(&self) -> &Response<Body> {
+        &self.0
+    }
+}
+
+impl From<Complete> for Response<Body> {
+    fn from(complete: Complete) -> Response<Body> {
+        complete.0
+    }
 }
 
 fn respond(

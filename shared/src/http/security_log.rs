@@ -1,11 +1,11 @@
 //! The security log: `GET /v1/account/events`.
 
 use super::request::{query_parameter, session_of};
-use super::response::{serve, Reply, Route};
+use super::response::{serve, Complete, Reply, Route};
 use crate::domain::records::LoggedEntry;
 use crate::domain::{rfc3339, security_log, Now};
 use crate::App;
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Error, Request};
 use serde::Serialize;
 
 /// The public form of an entry: `type`, `at`, `ip`, `user_agent`, nothing else.
@@ -36,7 +36,7 @@ struct EventPage {
 }
 
 /// `GET /v1/account/events`
-pub async fn account_events(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn account_events(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::get("account-events"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;

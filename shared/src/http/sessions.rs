@@ -2,11 +2,11 @@
 //! `POST /v1/sessions/end-others`.
 
 use super::request::{origin_of, password_confirmed, path_parameter, session_of};
-use super::response::{serve, Reply, Route};
+use super::response::{serve, Complete, Reply, Route};
 use crate::domain::session::{self, SessionSummary};
 use crate::domain::{rfc3339, Now};
 use crate::App;
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Error, Request};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -44,7 +44,7 @@ struct Ended {
 }
 
 /// `GET /v1/sessions`
-pub async fn session_list(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn session_list(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::get("session-list"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
@@ -57,7 +57,7 @@ pub async fn session_list(app: &App, request: Request) -> Result<Response<Body>,
 }
 
 /// `DELETE /v1/sessions/{session_id}`
-pub async fn session_end(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn session_end(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::delete("session-end"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
@@ -76,7 +76,7 @@ pub async fn session_end(app: &App, request: Request) -> Result<Response<Body>, 
 }
 
 /// `POST /v1/sessions/end-others`
-pub async fn session_end_others(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn session_end_others(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("session-end-others"), async {
         let now = Now::current();
         let (principal, password) = password_confirmed(app, &request, now).await?;

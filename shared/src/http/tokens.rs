@@ -1,11 +1,11 @@
 //! Personal access tokens: `POST /v1/tokens`, `GET /v1/tokens`, `DELETE /v1/tokens/{token_id}`.
 
 use super::request::{origin_of, parse_json, path_parameter, session_of};
-use super::response::{serve, Reply, Route};
+use super::response::{serve, Complete, Reply, Route};
 use crate::domain::access_token::{self, TokenSummary};
 use crate::domain::{rfc3339, Now};
 use crate::App;
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Error, Request};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -52,7 +52,7 @@ struct TokenList {
 }
 
 /// `POST /v1/tokens`
-pub async fn token_create(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn token_create(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("token-create"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
@@ -79,7 +79,7 @@ pub async fn token_create(app: &App, request: Request) -> Result<Response<Body>,
 }
 
 /// `GET /v1/tokens`
-pub async fn token_list(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn token_list(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::get("token-list"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
@@ -92,7 +92,7 @@ pub async fn token_list(app: &App, request: Request) -> Result<Response<Body>, E
 }
 
 /// `DELETE /v1/tokens/{token_id}`
-pub async fn token_revoke(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn token_revoke(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::delete("token-revoke"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;

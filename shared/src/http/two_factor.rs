@@ -3,11 +3,11 @@
 //! `.../recovery-codes/regenerate`, `POST /v1/two-factor/disable`.
 
 use super::request::{origin_of, parse_json, password_confirmed, session_of};
-use super::response::{serve, Reply, Route};
+use super::response::{serve, Complete, Reply, Route};
 use crate::domain::second_factor::{self, SecondFactor};
 use crate::domain::{recovery, two_factor, Error as Refusal, Now};
 use crate::App;
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Error, Request};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
@@ -66,7 +66,7 @@ struct NewCodes {
 }
 
 /// `POST /v1/two-factor/setup`
-pub async fn setup(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn setup(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("setup"), async {
         let now = Now::current();
         let (principal, password) = password_confirmed(app, &request, now).await?;
@@ -92,7 +92,7 @@ pub async fn setup(app: &App, request: Request) -> Result<Response<Body>, Error>
 }
 
 /// `POST /v1/two-factor/setup/verify`
-pub async fn setup_verify(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn setup_verify(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("setup-verify"), async {
         let now = Now::current();
         let principal = session_of(app, &request, now).await?;
@@ -116,7 +116,7 @@ pub async fn setup_verify(app: &App, request: Request) -> Result<Response<Body>,
 }
 
 /// `POST /v1/sign-in/verify` (Verify2FACode)
-pub async fn verify_code(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn verify_code(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("verify-code"), async {
         let body: SecondFactorBody = parse_json(&request)?;
         let factor = match (body.code, body.recovery_code) {
@@ -148,7 +148,7 @@ pub async fn verify_code(app: &App, request: Request) -> Result<Response<Body>, 
 }
 
 /// `POST /v1/two-factor/recovery-codes/view`
-pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn recovery_view(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("recovery-view"), async {
         let now = Now::current();
         let (principal, password) = password_confirmed(app, &request, now).await?;
@@ -175,7 +175,7 @@ pub async fn recovery_view(app: &App, request: Request) -> Result<Response<Body>
 }
 
 /// `POST /v1/two-factor/recovery-codes/regenerate`
-pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("recovery-regenerate"), async {
         let now = Now::current();
         let (principal, password) = password_confirmed(app, &request, now).await?;
@@ -195,7 +195,7 @@ pub async fn recovery_regenerate(app: &App, request: Request) -> Result<Response
 }
 
 /// `POST /v1/two-factor/disable`
-pub async fn disable(app: &App, request: Request) -> Result<Response<Body>, Error> {
+pub async fn disable(app: &App, request: Request) -> Result<Complete, Error> {
     serve(&request, Route::post("disable"), async {
         let now = Now::current();
         let (principal, password) = password_confirmed(app, &request, now).await?;
