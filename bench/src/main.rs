@@ -467,6 +467,110 @@ async fn growth(
     Ok(())
 }
 
+fn max_of(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (one, other) => one.or(other),
+    }
+}
+
+/// Each goal of the performance budget beside what this run measured.
+fn goals(summary: &serde_json::Map<String, Value>) {
+    let number = |path: &[&str]| {
+        let mut value = summary.get(path[0]);
+        for key in &path[1..] {
+            value = value.and_then(|inner| inner.get(key));
+        }
+        value.and_then(Value::as_f64)
+    };
+    let calls = |route: &str| number(&["dynamodb_calls", route]);
+    let most_calls = summary
+        .get("dynamodb_calls")
+        .and_then(Value::as_object)
+        .and_then(|calls| calls.values().filter_map(Value::as_f64).reduce(f64::max));
+    let rows: [(&str, Option<f64>, f64, bool); 12] = [
+        (
+            "cold start: max init / floor",
+            number(&["cold_start", "max_init_ratio"]),
+            1.5,
+            true,
+        ),
+        (
+            "cold start: authorizer / peer",
+            number(&["cold_start", "authorizer_peer_ratio"]),
+            0.6,
+            true,
+        ),
+        ("DynamoDB calls: authorizer", calls("authorizer"), 1.0, true),
+        (
+            "DynamoDB calls: sign-in",
+            max_of(calls("sign-in"), calls("sign-in-two-factor")),
+            3.0,
+            true,
+        ),
+        (
+            "DynamoDB calls: verify-code",
+            max_of(calls("verify-code"), calls("verify-code-recovery")),
+            3.0,
+            true,
+        ),
+        ("DynamoDB calls: every route", most_calls, 4.0, true),
+        (
+            "largest arm64 zip, MiB",
+            number(&["max_package_bytes"]).map(|bytes| bytes / 1048576.0),
+            2.0,
+            true,
+        ),
+        (
+            "sign-in: hash share of CPU",
+            number(&["sign_in_hash_share"]),
+            0.9,
+            false,
+        ),
+        (
+            "peak resident memory, MiB",
+            number(&["max_rss_bytes"]).map(|bytes| bytes / 1048576.0),
+            64.0,
+            true,
+        ),
+        (
+            "CPU a request: verify-code, ms",
+            number(&["cpu_ms_per_request", "verify-code"]),
+            2.0,
+            true,
+        ),
+        (
+            "CPU a request: authorizer, ms",
+            number(&["cpu_ms_per_request", "authorizer"]),
+            2.0,
+            true,
+        ),
+        (
+            "growth: warm latency 10k / small",
+            number(&["growth", "latency_ratio_10k_over_10"]),
+            1.1,
+            true,
+        ),
+    ];
+    println!("\nGoals");
+    for (goal, measured, bound, at_most) in rows {
+        let (shown, verdict) = match measured {
+            Some(value) if (at_most && value <= bound) || (!at_most && value >= bound) => {
+                (format!("{value:.2}"), "met")
+            }
+            Some(value) => (format!("{value:.2}"), "NOT MET"),
+            None => ("-".to_string(), "not measured"),
+        };
+        let sign = if at_most { "<=" } else { ">=" };
+        println!("{goal:<36} {shown:>8}  {sign} {bound:<5} {verdict}");
+    }
+    let equal = summary
+        .get("growth")
+        .and_then(|growth| growth.get("calls_equal"))
+        .and_then(Value::as_bool);
+    println!("{:<36} {:>8}", "growth: calls equal", format!("{equal:?}"));
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Failure> {
     // The benchmark's own calls into the service's code log their warnings and errors.
@@ -526,6 +630,8 @@ async fn main() -> Result<(), Failure> {
     measured
         .summary
         .insert("rss_bytes".into(), json!(measured.peak_rss));
+
+    goals(&measured.summary);
 
     let out = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench"));
     std::fs::create_dir_all(&out)?;
