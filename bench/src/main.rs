@@ -637,7 +637,11 @@ async fn main() -> Result<(), Failure> {
     std::fs::create_dir_all(&out)?;
     // A run of some phases only leaves the whole run's summary alone.
     let whole = std::env::var("BENCH_PHASES").is_err();
-    let path = out.join(if whole { "summary.json" } else { "summary.partial.json" });
+    let path = out.join(if whole {
+        "summary.json"
+    } else {
+        "summary.partial.json"
+    });
     std::fs::write(&path, serde_json::to_string_pretty(&measured.summary)?)?;
     println!("\nwrote {}", path.display());
     Ok(())
