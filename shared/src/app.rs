@@ -135,8 +135,10 @@ fn https_client() -> SharedHttpClient {
     {
         Ok(context) => builder.tls_context(context).build_https(),
         Err(error) => {
-            // Cannot happen with the roots above (a unit test parses them); the platform's own
-            // store is the fallback rather than no client at all.
+            // Not an error this version of the client returns: it checks the PEM only when it
+            // makes its first connection (and panics on a bad one), which is why a unit test
+            // parses these roots. Should a later version refuse them here, the platform's store
+            // is the fallback rather than no client at all.
             tracing::error!(%error, "the compiled-in roots were refused; using the system's");
             builder.build_https()
         }

@@ -25,7 +25,18 @@ pub fn allowed(metadata: &Metadata<'_>) -> bool {
 /// an unreadable setting also means `info`. (Targets, not EnvFilter: no span or field directives,
 /// and no regular expression compiled at every cold start.)
 pub fn level_filter(level: &str) -> Targets {
-    level
+    // Empty parts ("info," or an empty setting) are no directive at all, as they were for
+    // EnvFilter; Targets alone would read one as "everything at trace".
+    let parts: Vec<&str> = level
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Targets::new().with_default(LevelFilter::INFO);
+    }
+    parts
+        .join(",")
         .parse()
         .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO))
 }
@@ -73,6 +84,10 @@ mod tests {
         assert_eq!(hint("error"), Some(LevelFilter::ERROR));
         assert_eq!(hint("info"), Some(LevelFilter::INFO));
         assert_eq!(hint("ward=debug"), Some(LevelFilter::DEBUG));
+        // Empty parts are no directive: neither opens anything at trace.
+        assert_eq!(hint(""), Some(LevelFilter::INFO));
+        assert_eq!(hint("info,"), Some(LevelFilter::INFO));
+        assert_eq!(hint("warn,,ward=debug"), Some(LevelFilter::DEBUG));
     }
 
     #[derive(Clone, Default)]
