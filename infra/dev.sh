@@ -13,7 +13,8 @@ trap ward_stop EXIT
 trap 'exit 130' INT TERM
 
 echo "==> building every function"
-cargo build --workspace --bins
+# The default members, as cargo lambda watch runs them (the benchmark is not built here).
+cargo build --bins
 echo "==> starting the DynamoDB emulator on port $DYNAMODB_PORT"
 ward_start_emulator
 echo "==> starting the API on port $API_PORT"
