@@ -814,17 +814,23 @@ function mountAccount(root) {
 
 // (Re)draws the account page from GET /v1/account. After a dialog flow (`refocus`), a focused
 // button that the new state hides hands the focus to its successor.
+// GET `path` for a settings page: the answer, or undefined when the call failed, the page's area
+// then saying why (unless the failure was handled already, as a 401 is by signing out).
+async function fetchFor(page, path) {
+  try {
+    return await api('GET', path);
+  } catch (err) {
+    if (!err.handled && page.area.isConnected) page.area.textContent = messageFor(err);
+    return undefined;
+  }
+}
+
 async function loadAccount({ refocus = false } = {}) {
   const page = accountPage;
   if (!page?.area.isConnected) return; // not on the account page
   const token = session;
-  let account;
-  try {
-    account = await api('GET', '/v1/account');
-  } catch (err) {
-    if (!err.handled && page.area.isConnected) page.area.textContent = messageFor(err);
-    return;
-  }
+  const account = await fetchFor(page, '/v1/account');
+  if (!account) return;
   if (!token || session !== token) return; // signed out (or in again) meanwhile: not ours to show
   me = account;
   updateHeader();
@@ -1162,13 +1168,9 @@ function mountTokens(root) {
 
 async function loadTokens(page) {
   const { slot, area } = page;
-  let tokens;
-  try {
-    tokens = (await api('GET', '/v1/tokens')).tokens;
-  } catch (err) {
-    if (!err.handled && area.isConnected) area.textContent = messageFor(err);
-    return;
-  }
+  const answer = await fetchFor(page, '/v1/tokens');
+  if (!answer) return;
+  const tokens = answer.tokens;
   if (!slot.isConnected) return;
   area.textContent = '';
   if (!Array.isArray(tokens) || !tokens.length) { slot.replaceChildren(h('p', { class: 'empty' }, 'No tokens yet.')); return; }
@@ -1233,13 +1235,9 @@ function mountSessions(root) {
 async function loadSessions(page) {
   const { slot, area } = page;
   if (!slot.isConnected) return;
-  let sessions;
-  try {
-    sessions = (await api('GET', '/v1/sessions')).sessions;
-  } catch (err) {
-    if (!err.handled && area.isConnected) area.textContent = messageFor(err);
-    return;
-  }
+  const answer = await fetchFor(page, '/v1/sessions');
+  if (!answer) return;
+  const sessions = answer.sessions;
   if (!slot.isConnected) return;
   area.textContent = '';
   slot.replaceChildren(table('Your sessions', ['Started', 'Expires', 'IP address', 'Browser', actionsHeading()],

@@ -134,24 +134,46 @@ pub async fn in_use(app: &ward::App, token: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A request of a route that only reads: on `heavy`, or on a fresh signed-in account (and, for
+/// the authorizer, a fresh token).
+async fn read_event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Result<Event, Failure> {
+    let (session_token, access_token) = match heavy {
+        Some(heavy) => (heavy.session_token.clone(), heavy.access_token.clone()),
+        None => {
+            let account = ward_tests::signed_in_account(app, "bench", Now::current()).await;
+            let token = if label == "authorizer" {
+                access_token(app, &account.session).await?.token
+            } else {
+                String::new()
+            };
+            (account.session_token, token)
+        }
+    };
+    let path = match label {
+        "authorizer" => {
+            // A token in use, its last use recorded within the minute, as for nearly every
+            // request of a token in use: the authorizer's one GetItem. (The once-a-minute write
+            // of `last_used_at` is counted in the warm figures.)
+            in_use(app, &access_token).await?;
+            return Ok((authorizer_event(&access_token)?, 200));
+        }
+        "whoami" => "/v1/whoami",
+        "account" => "/v1/account",
+        "account-events" => "/v1/account/events",
+        "token-list" => "/v1/tokens",
+        "session-list" => "/v1/sessions",
+        other => return Err(format!("{other} is not a read route").into()),
+    };
+    Ok((get(path, &session_token), 200))
+}
+
 /// A real request of route `label`, on state of its own where the route changes state (or on
 /// `heavy` for the routes that only read), and the status its answer must have.
 pub async fn event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Result<Event, Failure> {
     let now = Now::current();
     let password = json!({ "password": P });
-    if let (Some(heavy), true) = (heavy, READS.contains(&label)) {
-        let token = heavy.session_token.as_str();
-        return Ok(match label {
-            "authorizer" => {
-                in_use(app, &heavy.access_token).await?;
-                (authorizer_event(&heavy.access_token)?, 200)
-            }
-            "whoami" => (get("/v1/whoami", token), 200),
-            "account" => (get("/v1/account", token), 200),
-            "account-events" => (get("/v1/account/events", token), 200),
-            "token-list" => (get("/v1/tokens", token), 200),
-            _ => (get("/v1/sessions", token), 200),
-        });
+    if READS.contains(&label) {
+        return read_event(app, label, heavy).await;
     }
     Ok(match label {
         "floor" | "peer" | "web" => (http_event("GET", "/", None, None, json!({})), 200),
@@ -236,19 +258,6 @@ pub async fn event(app: &ward::App, label: &str, heavy: Option<&Heavy>) -> Resul
             let account = ward_tests::signed_in_account(app, "bench", now).await;
             let token = account.session_token.as_str();
             match label {
-                "authorizer" => {
-                    // A token in use, its last use recorded within the minute, as for nearly
-                    // every request of a token in use: the authorizer's one GetItem. (The
-                    // once-a-minute write of `last_used_at` is counted in the warm figures.)
-                    let created = access_token(app, &account.session).await?;
-                    in_use(app, &created.token).await?;
-                    (authorizer_event(&created.token)?, 200)
-                }
-                "whoami" => (get("/v1/whoami", token), 200),
-                "account" => (get("/v1/account", token), 200),
-                "account-events" => (get("/v1/account/events", token), 200),
-                "session-list" => (get("/v1/sessions", token), 200),
-                "token-list" => (get("/v1/tokens", token), 200),
                 "sign-out" => {
                     let event = http_event("POST", "/v1/sign-out", Some(token), None, json!({}));
                     (event, 204)

@@ -68,7 +68,7 @@ async fn drive(
     let mut calls = Vec::new();
     let mut cpu_after_first = 0;
     for (index, (event, status)) in events.iter().enumerate() {
-        reset_calls().await?;
+        ward_tests::forget_calls().await;
         let answer = api.invoke(event.clone(), Duration::from_secs(15)).await;
         let answer = answer.map_err(|error| format!("{function}: {error}"))?;
         let got = status_of(&answer.body);
@@ -79,7 +79,7 @@ async fn drive(
             )
             .into());
         }
-        calls.push(dynamodb_requests(function).await?);
+        calls.push(dynamodb_requests(function).await);
         if index == 0 {
             cpu_after_first = cpu_ns(pid)?;
         }
@@ -140,34 +140,12 @@ fn peak_rss(pid: u32) -> Result<u64, Failure> {
     Ok(kib * 1024)
 }
 
-fn switch_url() -> Result<String, Failure> {
-    Ok(format!(
-        "{}/_ward/calls",
-        std::env::var("AWS_ENDPOINT_URL")?
-    ))
-}
-
-async fn reset_calls() -> Result<(), Failure> {
-    reqwest::Client::new()
-        .delete(switch_url()?)
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok(())
-}
-
-/// The DynamoDB requests `function` has made since the recorder was last reset.
-async fn dynamodb_requests(function: &str) -> Result<u64, Failure> {
-    let listed: Value = reqwest::get(switch_url()?).await?.json().await?;
-    let requests = listed["requests"].as_array().ok_or("no requests list")?;
-    Ok(requests
-        .iter()
-        .filter(|request| request["function"] == function)
-        .filter(|request| {
-            request["operation"]
-                .as_str()
-                .is_some_and(|operation| operation.starts_with("DynamoDB"))
-        })
-        .filter_map(|request| request["count"].as_u64())
-        .sum())
+/// The DynamoDB requests `function` has made since the recorder was last cleared.
+async fn dynamodb_requests(function: &str) -> u64 {
+    ward_tests::recorded_requests()
+        .await
+        .into_iter()
+        .filter(|((caller, operation), _)| caller == function && operation.starts_with("DynamoDB"))
+        .map(|(_, count)| count)
+        .sum()
 }

@@ -628,6 +628,36 @@ pub async fn clear_faults(matching: &str) -> Vec<u64> {
     fired
 }
 
+/// The requests (round trips: a transaction is one) the emulator has served each (function,
+/// operation) since its recorder was last cleared; `operation` is the `X-Amz-Target`, e.g.
+/// `DynamoDB_20120810.GetItem`.
+pub async fn recorded_requests() -> std::collections::BTreeMap<(String, String), u64> {
+    let listed = switch("calls").await;
+    listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|request| {
+            let text = |name: &str| request[name].as_str().unwrap().to_string();
+            let key = (text("function"), text("operation"));
+            (key, request["count"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+/// Clears the emulator's recorder: both `recorded_calls` and `recorded_requests` start again.
+/// For the benchmark, which runs one process at a time; tests running at once compare a reading
+/// before with one after instead.
+pub async fn forget_calls() {
+    http()
+        .delete(format!("{}/_ward/calls", emulator_url()))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
 /// How many times the emulator has served each (function, IAM action, resource) since it
 /// started; a function is named by the `app/<name>` of its SDK user agent.
 pub async fn recorded_calls() -> std::collections::BTreeMap<(String, String, String), u64> {
