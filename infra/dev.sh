@@ -15,8 +15,8 @@ trap 'exit 130' INT TERM
 echo "==> building every function"
 # The default members, as cargo lambda watch runs them (the benchmark is not built here).
 cargo build --bins
-echo "==> starting the DynamoDB emulator on port $DYNAMODB_PORT"
-ward_start_emulator
+echo "==> starting the DynamoDB emulator on port $DYNAMODB_PORT (under a supervisor that starts it again)"
+ward_supervise_emulator
 echo "==> starting the API on port $API_PORT"
 ward_start_api "$API_PORT" --concurrency 4
 echo
@@ -25,4 +25,5 @@ echo "The account pages: open http://127.0.0.1:$API_PORT/ in a browser (sign up,
 echo "Logs: .local/logs/api.log and .local/logs/emulator.log. Ctrl-C stops everything."
 tail -n 0 -f .local/logs/api.log &
 WARD_PIDS+=($!)
-wait "${WARD_PIDS[0]}"
+# The API: the emulator's supervisor never exits while the stack runs.
+wait "${WARD_PIDS[1]}"

@@ -66,6 +66,39 @@ ward_start_emulator() {
   python "$WARD_ROOT/infra/bootstrap.py"
 }
 
+# ward_supervise_emulator: the emulator under a supervisor that reports when it exits and starts
+# it again (with a fresh table and key secret: moto keeps nothing), so the stack keeps serving.
+# The supervisor, the emulators it starts and their bootstraps share one process group.
+ward_supervise_emulator() {
+  mkdir -p "$WARD_LOG_DIR"
+  local log="$WARD_LOG_DIR/emulator.log"
+  setsid bash -c '
+    root=$1 port=$2 log=$3
+    source "$root/infra/stack.sh"
+    while true; do
+      python "$root/infra/emulator.py" 127.0.0.1 "$port" >>"$log" 2>&1 &
+      pid=$!
+      if ward_wait_http "http://127.0.0.1:$port/moto-api/" 30 "$pid" && python "$root/infra/bootstrap.py" >>"$log" 2>&1; then
+        echo "==> the DynamoDB emulator is serving on port $port (pid $pid)"
+        touch "$log.ready"
+      fi
+      wait "$pid"
+      status=$?
+      rm -f "$log.ready"
+      echo "==> the DynamoDB emulator exited (status $status): starting it again; its data is gone" >&2
+      sleep 1
+    done' supervisor "$WARD_ROOT" "$DYNAMODB_PORT" "$log" &
+  WARD_PIDS+=($!)
+  rm -f "$log.ready"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ -f "$log.ready" ] && return 0
+    sleep 0.1
+  done
+  echo "the DynamoDB emulator did not start on port $DYNAMODB_PORT; see $log" >&2
+  return 1
+}
+
 ward_start_api() {
   local port=$1
   shift

@@ -7,6 +7,7 @@ use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use std::future::Future;
+use std::time::Duration;
 
 /// A successful answer: a status and an optional JSON body.
 #[derive(Debug)]
@@ -88,12 +89,39 @@ pub async fn serve(
     route: Route,
     work: impl Future<Output = Result<Reply, Error>>,
 ) -> Result<Complete, lambda_http::Error> {
-    let outcome = if request.method() == route.method {
-        work.await
-    } else {
+    let outcome = if request.method() != route.method {
         Err(Error::MethodNotAllowed)
+    } else if let Some(budget) = budget(request) {
+        // However many calls a route makes and however slowly each is answered, it answers
+        // before Lambda's own timeout would end it with a response that is not the contract's.
+        match tokio::time::timeout(budget, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(route = route.name, "the request ran out of time");
+                Err(Error::ServiceUnavailable)
+            }
+        }
+    } else {
+        work.await
     };
     Ok(Complete(respond(request, route.name, outcome)))
+}
+
+/// What a request keeps back from its invocation's deadline to answer in.
+const ANSWER_RESERVE: Duration = Duration::from_millis(1_000);
+
+/// The time a route may work: until its invocation's deadline, less the reserve to answer. None
+/// when the request came with no deadline that lies ahead (a handler called directly, or
+/// cargo lambda watch, which sends a constant `lambda-runtime-deadline-ms` of 600000: 1970, not a
+/// time ahead; Lambda sends the invocation's deadline in milliseconds since the epoch).
+fn budget(request: &Request) -> Option<Duration> {
+    let deadline = request.lambda_context_ref()?.deadline;
+    let now = u64::try_from(crate::domain::Now::current().millis).ok()?;
+    if deadline <= now {
+        return None;
+    }
+    let left = Duration::from_millis(deadline - now);
+    Some(left.saturating_sub(ANSWER_RESERVE))
 }
 
 /// A response handed to the Lambda runtime as it stands. lambda_http's own conversion of a
