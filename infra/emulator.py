@@ -29,10 +29,12 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
   function) fail the way DynamoDB fails under contention and overload, before anything is applied:
   `fault` is `TransactionConflict` or `TransactionThrottled` (a transaction cancelled with reason
   `TransactionConflict` or `ThrottlingError` for the item that matches), `TransactionConflictException` (a plain write colliding with a transaction),
-  `ProvisionedThroughputExceededException`, `ThrottlingException`, or `drop` (the connection is
-  closed without an answer). `DELETE /_ward/faults[?match=...]` clears every rule (or those of
-  that match); `GET` lists them with the
-  number of times each has fired.
+  `ProvisionedThroughputExceededException`, `ThrottlingException`, `drop` (the connection is
+  closed without an answer), or `hang` (a database that accepts a request and never answers it:
+  the request is held, unapplied, until its rule is cleared, and then its connection is closed).
+  `operation` `*` is every operation (of DynamoDB and Secrets Manager alike), and an empty `match`
+  matches every body. `DELETE /_ward/faults[?match=...]` clears every rule (or those of that
+  match); `GET` lists them with the number of times each has fired.
 
 Usage: python infra/emulator.py HOST PORT
 """
@@ -47,6 +49,7 @@ import socket
 import signal
 import sys
 import threading
+import time
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import (
@@ -218,14 +221,14 @@ _CANCELLATIONS = {
     "TransactionConflict": ("TransactionConflict", "Transaction is ongoing for the item"),
     "TransactionThrottled": ("ThrottlingError", "Throughput exceeds the current capacity of your table or index."),
 }
-_FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop"}
+_FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop", "hang"}
 
 
 def _matching_fault(operation, function, raw):
     text = raw.decode("utf-8", "replace")
     with _faults_lock:
         for rule in _faults:
-            if rule["remaining"] <= 0 or rule["operation"] != operation:
+            if rule["remaining"] <= 0 or rule["operation"] not in (operation, "*"):
                 continue
             if rule.get("function") and rule["function"] != function:
                 continue
@@ -243,8 +246,17 @@ def _json_response(start_response, status, body):
     return [payload]
 
 
+def _held(rule):
+    with _faults_lock:
+        return any(held is rule for held in _faults)
+
+
 def _inject(rule, body, environ, start_response):
     fault = rule["fault"]
+    if fault == "hang":
+        while _held(rule):
+            time.sleep(0.05)
+        fault = "drop"
     if fault == "drop":
         connection = environ.get("werkzeug.socket")
         if connection is not None:
@@ -298,8 +310,9 @@ def _switches(environ, start_response):
             length = _content_length(environ)
             rule = json.loads(environ["wsgi.input"].read(length) or b"{}")
             match = rule.get("match")
-            if rule.get("fault") not in _FAULTS or not rule.get("operation") or not isinstance(match, str) or not match:
-                return _json_response(start_response, "400 Bad Request", {"error": f"fault must be one of {sorted(_FAULTS)}, with an operation and a non-empty match"})
+            everything = rule.get("operation") == "*"
+            if rule.get("fault") not in _FAULTS or not rule.get("operation") or not isinstance(match, str) or not (match or everything):
+                return _json_response(start_response, "400 Bad Request", {"error": f"fault must be one of {sorted(_FAULTS)}, with an operation and a non-empty match (or operation *)"})
             rule = {**rule, "remaining": int(rule.get("times", 1)), "fired": 0}
             with _faults_lock:
                 _faults.append(rule)

@@ -3,6 +3,7 @@
 # ward_venv             builds .venv/ from infra/requirements.txt (pinned) when it is missing or stale
 # ward_local_env PORT   exports what the functions and tests read to reach the emulator on PORT
 # ward_start_emulator   starts moto's server on $DYNAMODB_PORT and creates the table and key secret
+# ward_supervise_emulator  the same under a supervisor that starts it again whenever it exits
 # ward_start_api PORT   serves every function with `cargo lambda watch` on PORT and waits until it answers
 #                       (WARD_FUNCTION_LOG: the functions' RUST_LOG; WARD_API_LOG: the log's file name)
 # ward_browser          makes sure the browser tests have Debian's Chromium and axe-core (npm, pinned)
@@ -68,28 +69,34 @@ ward_start_emulator() {
 
 # ward_supervise_emulator: the emulator under a supervisor that reports when it exits and starts
 # it again (with a fresh table and key secret: moto keeps nothing), so the stack keeps serving.
-# The supervisor, the emulators it starts and their bootstraps share one process group.
+# The supervisor, the emulators it starts and their bootstraps share one process group; its
+# reports go to the terminal and to the emulator's log ($WARD_EMULATOR_LOG, default emulator.log),
+# beside which it keeps `.pid` (the emulator serving now) and `.ready` (while it serves).
+# WARD_SUPERVISOR_PID is the supervisor's own pid.
 ward_supervise_emulator() {
   mkdir -p "$WARD_LOG_DIR"
-  local log="$WARD_LOG_DIR/emulator.log"
+  local log="$WARD_LOG_DIR/${WARD_EMULATOR_LOG:-emulator.log}"
+  rm -f "$log.ready" "$log.pid"
   setsid bash -c '
     root=$1 port=$2 log=$3
     source "$root/infra/stack.sh"
+    report() { echo "==> $*" >&2; echo "==> $(date -u +%FT%TZ) $*" >>"$log"; }
     while true; do
       python "$root/infra/emulator.py" 127.0.0.1 "$port" >>"$log" 2>&1 &
       pid=$!
+      echo "$pid" >"$log.pid"
       if ward_wait_http "http://127.0.0.1:$port/moto-api/" 30 "$pid" && python "$root/infra/bootstrap.py" >>"$log" 2>&1; then
-        echo "==> the DynamoDB emulator is serving on port $port (pid $pid)"
+        report "the DynamoDB emulator is serving on port $port (pid $pid)"
         touch "$log.ready"
       fi
       wait "$pid"
       status=$?
       rm -f "$log.ready"
-      echo "==> the DynamoDB emulator exited (status $status): starting it again; its data is gone" >&2
+      report "the DynamoDB emulator exited (status $status): starting it again; its data is gone"
       sleep 1
     done' supervisor "$WARD_ROOT" "$DYNAMODB_PORT" "$log" &
   WARD_PIDS+=($!)
-  rm -f "$log.ready"
+  WARD_SUPERVISOR_PID=$!
   local i
   for ((i = 0; i < 300; i++)); do
     [ -f "$log.ready" ] && return 0

@@ -71,4 +71,18 @@ WARD_SCREENSHOTS="$WARD_ROOT/.local/screenshots" python -m pytest -q -p no:cache
 
 echo "==> contract: schemathesis against the local stack, every route of docs/openapi.yaml"
 python infra/contract.py "$WARD_API_URL"
+
+echo "==> outages: the database and the key store going away under a stack of their own"
+# Its own emulator, under the supervisor `make dev` uses, and its own functions, so that what it
+# stops and kills disturbs nothing else.
+OUTAGE_PORT=$(ward_free_port)
+OUTAGE_EMULATOR="http://127.0.0.1:$OUTAGE_PORT"
+DYNAMODB_PORT=$OUTAGE_PORT AWS_ENDPOINT_URL=$OUTAGE_EMULATOR WARD_EMULATOR_LOG=outage-emulator.log \
+  ward_supervise_emulator
+OUTAGE_API_PORT=$(ward_free_port)
+AWS_ENDPOINT_URL=$OUTAGE_EMULATOR WARD_API_LOG=outage-api.log \
+  ward_start_api "$OUTAGE_API_PORT" --ignore-changes --concurrency 1
+python infra/warm.py "http://127.0.0.1:$OUTAGE_API_PORT"
+python infra/outage.py "http://127.0.0.1:$OUTAGE_API_PORT" "$OUTAGE_EMULATOR" "$WARD_SUPERVISOR_PID" \
+  "$WARD_LOG_DIR/outage-emulator.log"
 echo "==> suite finished in $(( $(date +%s) - started )) s"

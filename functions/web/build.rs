@@ -17,7 +17,9 @@ const ASSETS: [(&str, &str); 3] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    // Read when the script runs, not when it is compiled: a build directory shared by two clones
+    // reuses the compiled script, and must still read the clone being built.
+    let web = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../web");
     let out = PathBuf::from(env::var("OUT_DIR")?);
     println!("cargo:rerun-if-changed={}", web.display());
     let mut page = read_text(&web.join("index.html"))?;

@@ -56,7 +56,8 @@ impl App {
     /// The key ring, read from Secrets Manager on first use and again once it is older than
     /// `key_refresh_secs` (so a key added to the ring reaches every instance within that time).
     /// Only the functions that seal or look up secrets ever call this. When a refresh fails, the
-    /// ring already held is used.
+    /// ring already held is used, and the next refresh is tried `key_refresh_secs` later: a key
+    /// store that does not answer costs one request its wait, not every request.
     pub async fn keys(&self) -> Result<std::sync::Arc<Keys>, Error> {
         let mut held = self.keys.lock().await;
         let refresh = Duration::from_secs(self.config.key_refresh_secs);
@@ -71,10 +72,11 @@ impl App {
                 *held = Some((std::time::Instant::now(), keys.clone()));
                 Ok(keys)
             }
-            Err(error) => match held.as_ref() {
+            Err(error) => match held.take() {
                 Some((_, keys)) => {
                     tracing::warn!("the key ring could not be read again; using the one held");
-                    Ok(keys.clone())
+                    *held = Some((std::time::Instant::now(), keys.clone()));
+                    Ok(keys)
                 }
                 None => Err(error),
             },

@@ -380,3 +380,43 @@ async fn a_route_answers_503_before_its_invocations_deadline() {
         "{took:?}"
     );
 }
+
+/// The SDK's timeouts and retries (docs/ARCHITECTURE.md, "Timeouts and retries") fit inside every
+/// function's timeout in template.yaml: one call, all its attempts included, gives up while the
+/// route still has time to answer 503 itself, before Lambda ends the invocation with an answer
+/// that is not the contract's.
+#[test]
+fn one_call_gives_up_within_every_function_timeout() {
+    let sdk = ward::app::sdk_config_from("ward-tests", |name| match name {
+        "AWS_REGION" => Some("eu-west-1".to_string()),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let timeouts = sdk.timeout_config().unwrap();
+    let attempts = sdk.retry_config().unwrap().max_attempts();
+    let operation = timeouts.operation_timeout().unwrap();
+    let attempt = timeouts.operation_attempt_timeout().unwrap();
+    assert!(timeouts.connect_timeout().unwrap() < attempt);
+    assert!(timeouts.read_timeout().unwrap() < attempt);
+    assert!(attempt * attempts <= operation, "{attempts} attempts of {attempt:?} outlast {operation:?}");
+
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let global = template["Globals"]["Function"]["Timeout"].as_u64();
+    let mut functions = 0;
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        functions += 1;
+        let seconds = resource["Properties"]["Timeout"].as_u64().or(global).unwrap();
+        let timeout = Duration::from_secs(seconds);
+        assert!(
+            operation + ward::http::response::ANSWER_RESERVE < timeout,
+            "{name:?}: one call may take {operation:?}, the function has {timeout:?}"
+        );
+    }
+    assert_eq!(functions, 20);
+}

@@ -108,7 +108,7 @@ pub async fn serve(
 }
 
 /// What a request keeps back from its invocation's deadline to answer in.
-const ANSWER_RESERVE: Duration = Duration::from_millis(1_000);
+pub const ANSWER_RESERVE: Duration = Duration::from_millis(1_000);
 
 /// The time a route may work: until its invocation's deadline, less the reserve to answer. None
 /// when the request came with no deadline that lies ahead (a handler called directly, or
