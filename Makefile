@@ -1,5 +1,5 @@
 # Ward: the README's two commands, and the tools around them.
-.PHONY: dev test bench package deploy fmt lint clean
+.PHONY: dev test load bench package deploy fmt lint clean
 
 ## Serve the whole API locally at http://127.0.0.1:$API_PORT (default 9000) until Ctrl-C.
 dev:
@@ -8,6 +8,12 @@ dev:
 ## The whole suite: unit, storage (emulator), handler and end-to-end (cargo lambda watch) tests.
 test:
 	@bash infra/test.sh
+
+## Whole journeys from dozens of concurrent clients against a running `make dev` (another
+## terminal): throughput, latency per route, every answer checked against the contract, every
+## account read back. LOAD_ARGS="--seconds 60 --clients 32 --url http://127.0.0.1:9000".
+load:
+	@bash -c 'source infra/stack.sh && ward_venv && python infra/load.py $(LOAD_ARGS)'
 
 ## Figures measured against the local emulator (the authorizer's warm decision time, ...).
 bench:

@@ -100,6 +100,47 @@ async fn a_session_expires_after_twelve_hours_by_the_code_not_by_ttl() {
         .is_some());
 }
 
+/// The sessions list holds live sessions only: one past its twelve hours is left out, though
+/// its items are still in the table.
+#[tokio::test]
+async fn an_expired_session_is_not_listed() {
+    let app = app().await;
+    let login = unique_login("expired-listed");
+    let issued_at = Now::current();
+    accounts::sign_up(&app.store, &login, PASSWORD, &client(), issued_at)
+        .await
+        .unwrap();
+    let old = session_token(&app, &login, issued_at).await;
+    let later = issued_at.plus_secs(SESSION_LIFETIME_SECS);
+    let fresh = session_token(&app, &login, later.plus_secs(-1)).await;
+    let caller = auth::authenticate(&app.store, &fresh, later)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap();
+    let old_id = auth::authenticate(&app.store, &old, issued_at)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap()
+        .session_id;
+    let before = auth::list(&app.store, &caller, later.plus_secs(-1))
+        .await
+        .unwrap();
+    assert_eq!(
+        before.len(),
+        2,
+        "both live a second before the first expires"
+    );
+    let listed = auth::list(&app.store, &caller, later).await.unwrap();
+    let ids: Vec<_> = listed
+        .iter()
+        .map(|s| s.session.session_id.clone())
+        .collect();
+    assert_eq!(ids, [caller.session_id.clone()]);
+    assert!(!ids.contains(&old_id));
+}
+
 #[tokio::test]
 async fn sessions_are_stored_by_digest_only() {
     let app = app().await;

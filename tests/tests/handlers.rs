@@ -16,6 +16,31 @@ async fn a_body_over_16_kib_is_413_before_parsing() {
     let (status, body) = parts(response);
     assert_eq!(status, 413);
     assert_eq!(body["error"], "payload_too_large");
+
+    // Routes that read no body, and routes whose bearer token is missing, refuse it the same way
+    // (before the token is looked up): 16 KiB and one byte, as raw text.
+    let oversized = || {
+        let mut request = request("GET", "/v1/whoami", None, None);
+        *request.body_mut() = lambda_http::Body::Text("x".repeat(16 * 1024 + 1));
+        request
+    };
+    let answers = [
+        handlers::whoami(&app, oversized()).await.unwrap(),
+        handlers::account(&app, oversized()).await.unwrap(),
+        handlers::session_list(&app, oversized()).await.unwrap(),
+    ];
+    for response in answers {
+        let (status, body) = parts(response);
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (413, Some("payload_too_large"))
+        );
+    }
+    // Exactly 16 KiB is not refused for its size (it is 401: no token).
+    let mut at_limit = request("GET", "/v1/whoami", None, None);
+    *at_limit.body_mut() = lambda_http::Body::Text("x".repeat(16 * 1024));
+    let (status, _) = parts(handlers::whoami(&app, at_limit).await.unwrap());
+    assert_eq!(status, 401);
 }
 
 #[tokio::test]

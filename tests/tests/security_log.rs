@@ -51,9 +51,8 @@ async fn every_change_and_failure_is_logged_newest_first() {
     let seen = types(&page);
     // Newest first: disable, the recovery sign-in (two entries), the failure, then enrolment's own.
     assert_eq!(seen[0], "two_factor_disabled");
-    let mut recovery_sign_in = seen[1..3].to_vec();
-    recovery_sign_in.sort();
-    assert_eq!(recovery_sign_in, ["recovery_code_used", "signed_in"]);
+    // One request's entries are a millisecond apart: the code was used, then the session opened.
+    assert_eq!(seen[1..3], ["signed_in", "recovery_code_used"]);
     assert_eq!(seen[3], "two_factor_failed");
     let mut enrolment = seen[4..].to_vec();
     enrolment.sort();
@@ -70,6 +69,85 @@ async fn every_change_and_failure_is_logged_newest_first() {
         assert_eq!(event["ip"], "192.0.2.10");
         assert!(event["at"].as_str().unwrap().ends_with('Z'));
     }
+}
+
+/// The entries of the remaining routes, on the emulator, each listed where it happened: viewing
+/// and regenerating recovery codes, creating and revoking a token, ending a session, signing out.
+#[tokio::test]
+async fn views_regenerations_tokens_and_ended_sessions_are_logged_in_order() {
+    let app = app().await;
+    let account = enrolled_account(&app, "log-rest", Now::current()).await;
+    let now = account.enrolled_at;
+    ward_tests::view_codes(&app, &account.session, PASSWORD, now.plus_secs(1))
+        .await
+        .unwrap();
+    ward_tests::regenerate_codes(&app, &account.session, PASSWORD, now.plus_secs(2))
+        .await
+        .unwrap();
+    let token = ward::domain::access_token::create(
+        &app.store,
+        &account.session,
+        "log",
+        PASSWORD,
+        None,
+        &client(),
+        now.plus_secs(3),
+    )
+    .await
+    .unwrap();
+    ward::domain::access_token::revoke(
+        &app.store,
+        &account.session,
+        &token.id,
+        &client(),
+        now.plus_secs(4),
+    )
+    .await
+    .unwrap();
+    let mfa = mfa_token(&app, &account.login, now.plus_secs(5)).await;
+    let code = SecondFactor::Code(account.code_after(1));
+    let other = verify(&app, &mfa, &code, &client(), now.plus_secs(6))
+        .await
+        .unwrap();
+    let other = ward::domain::session::authenticate(&app.store, &other.session_token, now)
+        .await
+        .unwrap()
+        .require_session()
+        .unwrap();
+    ward::domain::session::end(
+        &app.store,
+        &account.session,
+        &other.session_id,
+        &client(),
+        now.plus_secs(7),
+    )
+    .await
+    .unwrap();
+    ward::domain::session::sign_out(&app.store, &account.session, &client(), now.plus_secs(8))
+        .await
+        .unwrap();
+
+    let seen = ward_tests::logged_types(&app, &account.account_id).await;
+    assert_eq!(
+        seen[..7],
+        [
+            "signed_out",
+            "session_ended",
+            "signed_in",
+            "token_revoked",
+            "token_created",
+            "recovery_codes_regenerated",
+            "recovery_codes_viewed",
+        ],
+        "{seen:?}"
+    );
+    // Enrolment's own three, all written at one instant by the test (so in no order among them).
+    let mut enrolment = seen[7..].to_vec();
+    enrolment.sort();
+    assert_eq!(
+        enrolment,
+        ["account_created", "signed_in", "two_factor_enabled"]
+    );
 }
 
 #[tokio::test]

@@ -238,7 +238,66 @@ async fn every_refusal_of_the_token_routes() {
         handlers::account(&app, request("GET", "/v1/account", None, Some(token)))
             .await
             .unwrap(),
+        handlers::account_events(
+            &app,
+            request("GET", "/v1/account/events", None, Some(token)),
+        )
+        .await
+        .unwrap(),
+        handlers::setup_verify(
+            &app,
+            request(
+                "POST",
+                "/v1/two-factor/setup/verify",
+                Some(json!({ "code": "123456" })),
+                Some(token),
+            ),
+        )
+        .await
+        .unwrap(),
+        handlers::recovery_regenerate(
+            &app,
+            request(
+                "POST",
+                "/v1/two-factor/recovery-codes/regenerate",
+                Some(json!({ "password": PASSWORD })),
+                Some(token),
+            ),
+        )
+        .await
+        .unwrap(),
+        handlers::sign_out(&app, request("POST", "/v1/sign-out", None, Some(token)))
+            .await
+            .unwrap(),
+        handlers::session_list(&app, request("GET", "/v1/sessions", None, Some(token)))
+            .await
+            .unwrap(),
+        handlers::session_end(
+            &app,
+            lambda_http::RequestExt::with_path_parameters(
+                request("DELETE", "/v1/sessions/x", None, Some(token)),
+                std::collections::HashMap::from([(
+                    "session_id".to_string(),
+                    account.session.session_id.clone(),
+                )]),
+            ),
+        )
+        .await
+        .unwrap(),
+        handlers::session_end_others(
+            &app,
+            request(
+                "POST",
+                "/v1/sessions/end-others",
+                Some(json!({ "password": PASSWORD })),
+                Some(token),
+            ),
+        )
+        .await
+        .unwrap(),
     ];
+    // Every route that takes a bearer token but whoami (and the authorizer) needs a session.
+    assert_eq!(as_token.len(), 14);
     for response in as_token {
         let (status, body) = parts(response);
         assert_eq!(

@@ -399,7 +399,10 @@ fn one_call_gives_up_within_every_function_timeout() {
     let attempt = timeouts.operation_attempt_timeout().unwrap();
     assert!(timeouts.connect_timeout().unwrap() < attempt);
     assert!(timeouts.read_timeout().unwrap() < attempt);
-    assert!(attempt * attempts <= operation, "{attempts} attempts of {attempt:?} outlast {operation:?}");
+    assert!(
+        attempt * attempts <= operation,
+        "{attempts} attempts of {attempt:?} outlast {operation:?}"
+    );
 
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
@@ -411,7 +414,10 @@ fn one_call_gives_up_within_every_function_timeout() {
             continue;
         }
         functions += 1;
-        let seconds = resource["Properties"]["Timeout"].as_u64().or(global).unwrap();
+        let seconds = resource["Properties"]["Timeout"]
+            .as_u64()
+            .or(global)
+            .unwrap();
         let timeout = Duration::from_secs(seconds);
         assert!(
             operation + ward::http::response::ANSWER_RESERVE < timeout,

@@ -81,7 +81,8 @@ impl Route {
     }
 }
 
-/// Runs a route: any other method is `405` before `work` starts; the outcome becomes the
+/// Runs a route: any other method is `405` and a body over 16 KiB `413` before `work` starts
+/// (a route that takes no body refuses an oversized one too); the outcome becomes the
 /// response, and one log line per request records the request id, route and status (never a
 /// body).
 pub async fn serve(
@@ -91,6 +92,9 @@ pub async fn serve(
 ) -> Result<Complete, lambda_http::Error> {
     let outcome = if request.method() != route.method {
         Err(Error::MethodNotAllowed)
+    } else if request.body().as_ref().len() > super::request::MAX_BODY_BYTES {
+        // Every route, whether it reads a body or not, and before any bearer token is looked up.
+        Err(Error::PayloadTooLarge)
     } else if let Some(budget) = budget(request) {
         // However many calls a route makes and however slowly each is answered, it answers
         // before Lambda's own timeout would end it with a response that is not the contract's.
