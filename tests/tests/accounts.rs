@@ -137,7 +137,7 @@ async fn an_expired_session_is_not_listed() {
         .iter()
         .map(|s| s.session.session_id.clone())
         .collect();
-    assert_eq!(ids, [caller.session_id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&caller.session_id));
     assert!(!ids.contains(&old_id));
 }
 
