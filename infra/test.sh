@@ -69,7 +69,7 @@ cargo test -- --test-threads 8
 echo "==> the pages in Chromium (Playwright): every flow of the user guide, axe-core on every screen"
 WARD_SCREENSHOTS="$WARD_ROOT/.local/screenshots" python -m pytest -q -p no:cacheprovider tests/browser
 
-echo "==> contract: schemathesis against the local stack, every route of docs/openapi.yaml"
+echo "==> contract: schemathesis against the local stack, every operation of docs/openapi.yaml, every phase"
 python infra/contract.py "$WARD_API_URL"
 
 echo "==> outages: the database and the key store going away under a stack of their own"
