@@ -42,9 +42,11 @@ CHROMIUM_ARGS = [
 # --- the API, called directly, for what a test sets up or checks behind the pages' back -------
 
 
-def call(method, path, body=None, token=None):
+def call(method, path, body=None, token=None, user_agent=None):
     """(status, JSON body or None, headers) of one request to the API."""
     headers = {"content-type": "application/json"}
+    if user_agent:
+        headers["user-agent"] = user_agent
     if token:
         headers["authorization"] = f"Bearer {token}"
     data = None if body is None else json.dumps(body).encode()

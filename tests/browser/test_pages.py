@@ -380,3 +380,26 @@ def test_a_second_step_whose_enrolment_ended_restarts_at_the_password(page):
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.locator("main").get_by_role("alert")).to_contain_text(re.compile("login and password again"))
     assert session_of(page) is None
+
+
+MARKUP = '<img src=x onerror="window.__injected=1"><b>bold</b><script>window.__injected=2</script>'
+
+
+def test_markup_in_a_user_agent_or_a_token_name_is_shown_as_text(page):
+    """Whoever sends a request chooses its user agent, and a token's name is the user's: the
+    sessions, tokens and security log pages show both as text, and nothing in them runs."""
+    account = Account()
+    status, body, _ = call("POST", "/v1/sign-in", {"login": account.login, "password": PASSWORD}, user_agent=MARKUP)
+    assert status == 200, body
+    token = body["session_token"]
+    status, body, _ = call("POST", "/v1/tokens", {"name": MARKUP, "password": PASSWORD}, token)
+    assert status == 201, body
+    sign_in(page, account.login)
+    for link, heading in (("Sessions", "Sessions"), ("Access tokens", "Personal access tokens"),
+                          ("Security log", "Security log")):
+        page.get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.get_by_text(MARKUP).first).to_be_visible()
+        main = page.locator("main")
+        assert main.locator("img, b, script").count() == 0, link
+        assert page.evaluate("window.__injected") is None, link

@@ -141,6 +141,31 @@ async fn an_expired_session_is_not_listed() {
     assert!(!ids.contains(&old_id));
 }
 
+/// A password outside 8 to 128 characters is refused before it is hashed: 200 refusals take less
+/// time than one hash measured in the same run, and make no DynamoDB call.
+#[tokio::test]
+async fn a_password_out_of_bounds_is_refused_without_a_hash() {
+    let (app, calls) = counted_app().await;
+    let started = Instant::now();
+    ward::crypto::password::hash(PASSWORD).await.unwrap();
+    let one_hash = started.elapsed();
+    let too_long = "x".repeat(129);
+    let started = Instant::now();
+    for round in 0..200 {
+        let password = if round % 2 == 0 { "short" } else { &too_long };
+        let login = format!("no-hash-{round}@example.com");
+        let refused =
+            accounts::sign_up(&app.store, &login, password, &client(), Now::current()).await;
+        assert!(matches!(refused, Err(Error::InvalidRequest(_))));
+    }
+    let refusals = started.elapsed();
+    assert!(
+        refusals < one_hash,
+        "200 refusals took {refusals:?}, one hash {one_hash:?}"
+    );
+    assert!(calls.take().is_empty(), "a refused password made a call");
+}
+
 #[tokio::test]
 async fn sessions_are_stored_by_digest_only() {
     let app = app().await;
