@@ -37,7 +37,8 @@ PASSWORD = "contract test password"
 # keep the generated (wrong) value, so 403 invalid_password / 401 invalid_code stay covered.
 RIGHT = float(os.environ.get("WARD_HOOKS_RIGHT", "0.85"))
 ENROLLED = ["verify-code", "recovery-view", "recovery-regenerate", "disable"]
-# Seeded like schemathesis's own generation, so a run can be repeated.
+# Seeded from the run's seed. Two workers share it, so a run is not repeated exactly; each run
+# still draws the same shares.
 RNG = random.Random(os.environ.get("WARD_CONTRACT_SEED", "20261129"))
 
 

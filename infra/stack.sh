@@ -153,7 +153,9 @@ ward_browser() {
 ward_stop() {
   local pid
   for pid in "${WARD_PIDS[@]}"; do
-    # Each service was started in a session of its own: end the whole group.
+    # Each service was started in a session of its own: end the whole group (woken first, in
+    # case a check that held a supervisor stopped did not get to let it go).
+    kill -CONT -- "-$pid" 2>/dev/null || true
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${WARD_PIDS[@]}"; do

@@ -26,8 +26,47 @@ pub struct App {
     sdk: SdkConfig,
     /// Built on the first read of the key ring: the functions that never read it never build it.
     secrets: std::sync::OnceLock<aws_sdk_secretsmanager::Client>,
-    /// The key ring and when it was read.
-    keys: tokio::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Keys>)>>,
+    /// The key ring, when it was read, and when a read last failed.
+    keys: tokio::sync::Mutex<HeldKeys>,
+}
+
+/// What a function holds of the key ring between requests.
+#[derive(Default)]
+struct HeldKeys {
+    /// The ring and when it was read (or last tried again).
+    ring: Option<(std::time::Instant, std::sync::Arc<Keys>)>,
+    /// When a read last failed, while no ring is held.
+    failed_at: Option<std::time::Instant>,
+}
+
+/// After a failed read with no ring held, how long requests are answered 503 at once instead of
+/// each waiting on the key store again (requests that queued behind the failed read among them).
+const FAILED_READ_PAUSE: Duration = Duration::from_secs(1);
+
+/// What a request does about the key ring.
+#[derive(Debug, PartialEq, Eq)]
+enum KeyStep {
+    /// Use the ring held.
+    UseHeld,
+    /// Read the ring from Secrets Manager.
+    Read,
+    /// Answer 503 without asking: a read just failed and there is no ring to fall back on.
+    Refuse,
+}
+
+fn key_step(
+    read_at: Option<std::time::Instant>,
+    failed_at: Option<std::time::Instant>,
+    now: std::time::Instant,
+    refresh: Duration,
+) -> KeyStep {
+    match (read_at, failed_at) {
+        (Some(read_at), _) if now.duration_since(read_at) < refresh => KeyStep::UseHeld,
+        (None, Some(failed_at)) if now.duration_since(failed_at) < FAILED_READ_PAUSE => {
+            KeyStep::Refuse
+        }
+        _ => KeyStep::Read,
+    }
 }
 
 impl App {
@@ -49,7 +88,7 @@ impl App {
             store,
             sdk: sdk.clone(),
             secrets: std::sync::OnceLock::new(),
-            keys: tokio::sync::Mutex::new(None),
+            keys: tokio::sync::Mutex::new(HeldKeys::default()),
         }
     }
 
@@ -57,28 +96,39 @@ impl App {
     /// `key_refresh_secs` (so a key added to the ring reaches every instance within that time).
     /// Only the functions that seal or look up secrets ever call this. When a refresh fails, the
     /// ring already held is used, and the next refresh is tried `key_refresh_secs` later: a key
-    /// store that does not answer costs one request its wait, not every request.
+    /// store that does not answer costs one request its wait, not every request. With no ring
+    /// held, a failed read is 503, and so is every request in the second after it.
     pub async fn keys(&self) -> Result<std::sync::Arc<Keys>, Error> {
         let mut held = self.keys.lock().await;
         let refresh = Duration::from_secs(self.config.key_refresh_secs);
-        if let Some((read_at, keys)) = held.as_ref() {
-            if read_at.elapsed() < refresh {
-                return Ok(keys.clone());
+        let now = std::time::Instant::now();
+        let read_at = held.ring.as_ref().map(|(read_at, _)| *read_at);
+        match key_step(read_at, held.failed_at, now, refresh) {
+            KeyStep::UseHeld => {
+                if let Some((_, keys)) = held.ring.as_ref() {
+                    return Ok(keys.clone());
+                }
             }
+            KeyStep::Refuse => return Err(Error::ServiceUnavailable),
+            KeyStep::Read => {}
         }
         match self.read_keys().await {
             Ok(keys) => {
                 let keys = std::sync::Arc::new(keys);
-                *held = Some((std::time::Instant::now(), keys.clone()));
+                held.ring = Some((std::time::Instant::now(), keys.clone()));
+                held.failed_at = None;
                 Ok(keys)
             }
-            Err(error) => match held.take() {
-                Some((_, keys)) => {
+            Err(error) => match held.ring.as_mut() {
+                Some((read_at, keys)) => {
                     tracing::warn!("the key ring could not be read again; using the one held");
-                    *held = Some((std::time::Instant::now(), keys.clone()));
-                    Ok(keys)
+                    *read_at = std::time::Instant::now();
+                    Ok(keys.clone())
                 }
-                None => Err(error),
+                None => {
+                    held.failed_at = Some(std::time::Instant::now());
+                    Err(error)
+                }
             },
         }
     }
@@ -212,6 +262,30 @@ mod tests {
         move |name: &str| {
             (name != missing && name != "AWS_DEFAULT_REGION").then(|| format!("v-{name}"))
         }
+    }
+
+    #[test]
+    fn a_held_ring_serves_until_its_refresh_and_a_failed_read_pauses_a_second() {
+        let t0 = std::time::Instant::now();
+        let refresh = Duration::from_secs(300);
+        let later = |secs: u64| t0 + Duration::from_secs(secs);
+        // Nothing held: read.
+        assert_eq!(key_step(None, None, t0, refresh), KeyStep::Read);
+        // A ring read (or tried again) less than the refresh time ago serves; at the refresh, read.
+        assert_eq!(
+            key_step(Some(t0), None, later(299), refresh),
+            KeyStep::UseHeld
+        );
+        assert_eq!(key_step(Some(t0), None, later(300), refresh), KeyStep::Read);
+        // No ring and a read that just failed: 503 at once for a second, then read again.
+        let failed = Some(t0);
+        assert_eq!(
+            key_step(None, failed, t0 + Duration::from_millis(999), refresh),
+            KeyStep::Refuse
+        );
+        assert_eq!(key_step(None, failed, later(1), refresh), KeyStep::Read);
+        // A held ring wins over an old failure.
+        assert_eq!(key_step(Some(t0), failed, t0, refresh), KeyStep::UseHeld);
     }
 
     #[test]

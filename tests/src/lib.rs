@@ -143,6 +143,14 @@ pub fn request(
     builder.body(body).unwrap()
 }
 
+/// `request` with one path parameter, as API Gateway hands a route like `/v1/tokens/{token_id}`.
+pub fn with_path_parameter(request: Request, name: &str, value: &str) -> Request {
+    lambda_http::RequestExt::with_path_parameters(
+        request,
+        std::collections::HashMap::from([(name.to_string(), value.to_string())]),
+    )
+}
+
 /// Status and JSON body of a handler's response.
 pub fn parts(response: impl Into<lambda_http::Response<Body>>) -> (u16, serde_json::Value) {
     let response: lambda_http::Response<Body> = response.into();

@@ -17,6 +17,14 @@ struct Credentials {
 }
 
 /// A refusal as the contract shapes it: the status, and a body of exactly `error` and `message`.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct TokenBody {
+    name: String,
+    password: String,
+    expires_in_days: Option<i64>,
+}
+
 fn refused_with(refusal: &Error, status: u16) {
     assert_eq!(error::status(refusal), status, "{refusal:?}");
     let body = error::body(refusal);
@@ -109,11 +117,42 @@ proptest! {
     }
 
     #[test]
-    fn any_token_lifetime_is_within_bounds_or_a_400(days in any::<Option<i64>>()) {
-        match access_token::check_days(days) {
-            Ok(days) => prop_assert!((1..=access_token::MAX_DAYS).contains(&days)),
-            Err(refusal) => refused_with(&refusal, 400),
+    fn a_token_lifetime_is_accepted_exactly_from_1_to_366_days_or_by_default(
+        days in prop_oneof![Just(None), (-5i64..400).prop_map(Some), any::<i64>().prop_map(Some)]
+    ) {
+        match (access_token::check_days(days), days) {
+            (Ok(kept), Some(asked)) => {
+                prop_assert!((1..=access_token::MAX_DAYS).contains(&asked), "{asked} accepted");
+                prop_assert_eq!(kept, asked);
+            }
+            (Ok(kept), None) => prop_assert_eq!(kept, 30),
+            (Err(refusal), Some(asked)) => {
+                prop_assert!(!(1..=access_token::MAX_DAYS).contains(&asked), "{asked} refused");
+                refused_with(&refusal, 400);
+            }
+            (Err(refusal), None) => prop_assert!(false, "the default refused: {refusal:?}"),
         }
+    }
+
+    #[test]
+    fn an_ordinary_login_is_accepted_as_typed_less_case_and_spaces(
+        local in "[a-zA-Z0-9._+-]{1,60}", domain in "[a-zA-Z0-9-]{1,60}", pad in "[ \t]{0,3}"
+    ) {
+        let typed = format!("{pad}{local}@{domain}.example{pad}");
+        let login = account::normalise_login(&typed).unwrap();
+        prop_assert_eq!(login, format!("{local}@{domain}.example").to_lowercase());
+    }
+
+    #[test]
+    fn every_code_of_a_set_is_accepted_however_it_is_typed(upper in any::<bool>(), spaces in any::<bool>(), pick in 0usize..10) {
+        let set = recovery::new_set().unwrap();
+        let shown = &set[pick];
+        let mut typed = if upper { shown.to_uppercase() } else { shown.clone() };
+        if spaces {
+            typed = typed.replace('-', " ");
+        }
+        prop_assert_eq!(recovery::normalise(&typed), recovery::normalise(shown));
+        prop_assert!(recovery::normalise(shown).is_some());
     }
 }
 
@@ -122,12 +161,14 @@ fn a_token_the_service_issues_is_well_formed_and_one_changed_character_is_not() 
     for _ in 0..200 {
         let token = access_token::new_token().unwrap();
         assert!(access_token::well_formed(&token));
-        let mut changed = token.clone().into_bytes();
-        let last = changed.len() - 1;
-        changed[last] = if changed[last] == b'a' { b'b' } else { b'a' };
-        assert!(!access_token::well_formed(
-            std::str::from_utf8(&changed).unwrap()
-        ));
+        // A character of the random part, and one of the checksum.
+        for at in ["ward_pat_".len() + 3, token.len() - 1] {
+            let mut changed = token.clone().into_bytes();
+            changed[at] = if changed[at] == b'a' { b'b' } else { b'a' };
+            assert!(!access_token::well_formed(
+                std::str::from_utf8(&changed).unwrap()
+            ));
+        }
     }
 }
 
@@ -146,7 +187,7 @@ fn the_classic_hostile_bodies_are_400s() {
         br#"{"login":"\ud800","password":"x"}"#.to_vec(),
         br#"[]"#.to_vec(),
         br#"null"#.to_vec(),
-        b"\xef\xbb\xbf{}".to_vec(),
+        b"\xef\xbb\xbf{\"login\":\"a@example.com\",\"password\":\"long enough\"}".to_vec(),
     ];
     for body in cases {
         let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).to_string();
@@ -155,4 +196,23 @@ fn the_classic_hostile_bodies_are_400s() {
             Ok(parsed) => panic!("{shown} parsed as {parsed:?}"),
         }
     }
+    // Numbers where a number is wanted: too large, too long, or not whole.
+    for days in [
+        "1e999999",
+        "123456789012345678901234567890",
+        "30.5",
+        "1e2",
+        "\"30\"",
+    ] {
+        let body = format!(r#"{{"name":"x","password":"long enough","expires_in_days":{days}}}"#);
+        match parse_json_bytes::<TokenBody>(body.as_bytes()) {
+            Err(refusal) => refused_with(&refusal, 400),
+            Ok(parsed) => panic!("{days} parsed as {parsed:?}"),
+        }
+    }
+    let sane = br#"{"name":"x","password":"long enough","expires_in_days":30}"#;
+    assert_eq!(
+        parse_json_bytes::<TokenBody>(sane).unwrap().expires_in_days,
+        Some(30)
+    );
 }

@@ -115,12 +115,28 @@ async fn any_path_id_is_a_404_and_ends_nothing() {
     let app = app().await;
     let account = signed_in_account(&app, "path-id", Now::current()).await;
     let session = account.session_token.clone();
+    // Another session and a token, which no id below may end or revoke.
+    let other = ward_tests::session_token(&app, &account.login, Now::current()).await;
+    let token = ward::domain::access_token::create(
+        &app.store,
+        &account.session,
+        "path-id",
+        ward_tests::PASSWORD,
+        None,
+        &ward_tests::client(),
+        Now::current(),
+    )
+    .await
+    .unwrap();
     let ids = prop_oneof!["\\PC{0,80}", "[0-9a-fA-F]{30,34}", "[0-9a-f]{32}"];
     runner(200)
         .run(&ids, |id| {
             for (route, parameter) in [("sessions", "session_id"), ("tokens", "token_id")] {
-                let request = request("DELETE", &format!("/v1/{route}/x"), None, Some(&session))
-                    .with_path_parameters(HashMap::from([(parameter.to_string(), id.clone())]));
+                let request = ward_tests::with_path_parameter(
+                    request("DELETE", &format!("/v1/{route}/x"), None, Some(&session)),
+                    parameter,
+                    &id,
+                );
                 let answer = if route == "sessions" {
                     wait(handlers::session_end(&app, request))
                 } else {
@@ -131,8 +147,14 @@ async fn any_path_id_is_a_404_and_ends_nothing() {
             Ok(())
         })
         .unwrap();
-    let whoami = handlers::whoami(&app, request("GET", "/v1/whoami", None, Some(&session))).await;
-    assert_eq!(parts(whoami.unwrap()).0, 200, "the session still works");
+    for bearer in [&session, &other, &token.token] {
+        let whoami = handlers::whoami(&app, request("GET", "/v1/whoami", None, Some(bearer))).await;
+        assert_eq!(
+            parts(whoami.unwrap()).0,
+            200,
+            "every session and the token still work"
+        );
+    }
 }
 
 /// An account with a fresh `mfa_token` for each case, and a new account before the fifth

@@ -38,14 +38,15 @@ async fn list(app: &ward::App, session: &str) -> Value {
 }
 
 fn revoke_request(session: &str, token_id: &str) -> lambda_http::Request {
-    lambda_http::RequestExt::with_path_parameters(
+    ward_tests::with_path_parameter(
         request(
             "DELETE",
             &format!("/v1/tokens/{token_id}"),
             None,
             Some(session),
         ),
-        std::collections::HashMap::from([("token_id".to_string(), token_id.to_string())]),
+        "token_id",
+        token_id,
     )
 }
 
@@ -274,12 +275,10 @@ async fn every_refusal_of_the_token_routes() {
             .unwrap(),
         handlers::session_end(
             &app,
-            lambda_http::RequestExt::with_path_parameters(
+            ward_tests::with_path_parameter(
                 request("DELETE", "/v1/sessions/x", None, Some(token)),
-                std::collections::HashMap::from([(
-                    "session_id".to_string(),
-                    account.session.session_id.clone(),
-                )]),
+                "session_id",
+                &account.session.session_id,
             ),
         )
         .await

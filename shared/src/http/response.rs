@@ -213,6 +213,38 @@ pub fn error_response(refusal: &Error) -> Response<Body> {
 mod tests {
     use super::*;
 
+    fn with_deadline(deadline: Option<u64>) -> Request {
+        let request = lambda_http::http::Request::builder()
+            .uri("https://api.example.com/v1/whoami")
+            .body(lambda_http::Body::Empty)
+            .unwrap_or_default();
+        match deadline {
+            Some(deadline) => {
+                let mut context = lambda_http::Context::default();
+                context.deadline = deadline;
+                lambda_http::RequestExt::with_lambda_context(request, context)
+            }
+            None => request,
+        }
+    }
+
+    #[test]
+    fn a_route_works_until_its_deadline_less_the_reserve_and_without_one_unbounded() {
+        let now = u64::try_from(crate::domain::Now::current().millis).unwrap_or_default();
+        let left = budget(&with_deadline(Some(now + 10_000))).unwrap_or_default();
+        assert!(left <= Duration::from_millis(9_000) && left > Duration::from_millis(8_000));
+        // Less than the reserve left: no time at all, not a wrapped-around one.
+        assert_eq!(
+            budget(&with_deadline(Some(now + 500))),
+            Some(Duration::ZERO)
+        );
+        // No context (a handler called directly), cargo lambda watch's constant 600000, a
+        // deadline past: no budget.
+        assert_eq!(budget(&with_deadline(None)), None);
+        assert_eq!(budget(&with_deadline(Some(600_000))), None);
+        assert_eq!(budget(&with_deadline(Some(now - 1_000))), None);
+    }
+
     #[test]
     fn every_reply_carries_no_store_and_json() {
         for reply in [
