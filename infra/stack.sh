@@ -7,6 +7,7 @@
 # ward_start_api PORT   serves every function with `cargo lambda watch` on PORT and waits until it answers
 #                       (WARD_FUNCTION_LOG: the functions' RUST_LOG; WARD_API_LOG: the log's file name)
 # ward_browser          makes sure the browser tests have Debian's Chromium and axe-core (npm, pinned)
+# ward_contract_tools   Redocly's linter, openapi-typescript and TypeScript for infra/clients.sh (npm, pinned)
 # ward_stop             stops everything started here (installed as an EXIT trap)
 
 WARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -147,6 +148,17 @@ ward_browser() {
     echo "==> installing axe-core (npm ci, pinned in tests/browser/package-lock.json)"
     (cd "$browser" && npm ci --silent --no-audit --no-fund)
     cp "$browser/package-lock.json" "$stamp"
+  fi
+}
+
+# ward_contract_tools: what checks docs/openapi.yaml as integrators would (Redocly's linter,
+# openapi-typescript, TypeScript), npm, pinned in tests/clients/package-lock.json.
+ward_contract_tools() {
+  local tools="$WARD_ROOT/tests/clients" stamp="$WARD_ROOT/tests/clients/node_modules/.lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$tools/package-lock.json" "$stamp"; then
+    echo "==> installing the contract's tools (npm ci, pinned in tests/clients/package-lock.json)"
+    (cd "$tools" && npm ci --silent --no-audit --no-fund)
+    cp "$tools/package-lock.json" "$stamp"
   fi
 }
 

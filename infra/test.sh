@@ -23,6 +23,9 @@ python infra/iam_actions.py template.yaml
 AWS_REGION=us-east-1 sam validate --lint --template template.yaml
 openapi-spec-validator docs/openapi.yaml
 
+echo "==> docs/openapi.yaml as integrators use it: Redocly's linter, its examples, generated Python and TypeScript clients"
+bash infra/clients.sh
+
 echo "==> the browser tests' Chromium and axe-core"
 ward_browser
 
@@ -68,6 +71,9 @@ cargo test -- --test-threads 8
 
 echo "==> the pages in Chromium (Playwright): every flow of the user guide, axe-core on every screen"
 WARD_SCREENSHOTS="$WARD_ROOT/.local/screenshots" python -m pytest -q -p no:cacheprovider tests/browser
+
+echo "==> one whole journey through the generated Python client"
+python tests/clients/python_journey.py .local/clients/python "$WARD_API_URL"
 
 echo "==> contract: schemathesis against the local stack, every operation of docs/openapi.yaml, every phase"
 python infra/contract.py "$WARD_API_URL"
