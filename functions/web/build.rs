@@ -1,7 +1,8 @@
-//! Embeds the pages of `web/` in the binary. Each asset is named after its content's hash, so
-//! browsers may cache it for a year and still never run a stale script after a deployment; the
-//! page refers to the hashed names. Each file is also compressed here, once, with gzip at its
-//! highest level: browsers get about a third of the bytes, and no request spends CPU on it.
+//! Embeds the pages of `web/` and the contract, docs/openapi.yaml, in the binary. Each asset is
+//! named after its content's hash, so browsers may cache it for a year and still never run a stale
+//! script after a deployment; the pages refer to the hashed names. Each file is also compressed
+//! here, once, with gzip at its highest level: browsers get about a third of the bytes, and no
+//! request spends CPU on it.
 use flate2::{write::GzEncoder, Compression};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -9,36 +10,55 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
-/// The files of `web/` served under `/assets/`, with their media types.
-const ASSETS: [(&str, &str); 3] = [
+/// The files of `web/` served under `/assets/` (by their file name), with their media types.
+const ASSETS: [(&str, &str); 5] = [
     ("app.css", "text/css; charset=utf-8"),
     ("app.js", "text/javascript; charset=utf-8"),
     ("icon.svg", "image/svg+xml"),
+    ("docs.js", "text/javascript; charset=utf-8"),
+    (
+        "vendor/redoc.standalone.js",
+        "text/javascript; charset=utf-8",
+    ),
 ];
+
+/// The pages: the account pages at `/`, the API reference at `/docs`. Every asset is named by one.
+const PAGES: [&str; 2] = ["index.html", "docs.html"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Read when the script runs, not when it is compiled: a build directory shared by two clones
     // reuses the compiled script, and must still read the clone being built.
-    let web = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../web");
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../..");
+    let web = root.join("web");
     let out = PathBuf::from(env::var("OUT_DIR")?);
     println!("cargo:rerun-if-changed={}", web.display());
-    let mut page = read_text(&web.join("index.html"))?;
+    let mut pages = Vec::new();
+    for name in PAGES {
+        pages.push((name, read_text(&web.join(name))?));
+    }
     let mut table = String::from("/// Every asset: its hashed path, media type and content.\n");
     table.push_str("pub const ASSETS: &[Asset] = &[\n");
     for (name, media_type) in ASSETS {
         let source = web.join(name);
         println!("cargo:rerun-if-changed={}", source.display());
         let body = fs::read(&source).map_err(|error| format!("{}: {error}", source.display()))?;
-        let (stem, extension) = name
+        let file = name.rsplit('/').next().unwrap_or(name);
+        let (stem, extension) = file
             .rsplit_once('.')
             .ok_or("an asset without an extension")?;
         let hashed = format!("/assets/{stem}.{}.{extension}", short_hash(&body));
-        let plain = format!("/assets/{name}");
-        if !page.contains(&plain) {
-            return Err(format!("web/index.html does not refer to {plain}").into());
+        let plain = format!("/assets/{file}");
+        let mut named = false;
+        for (_, page) in pages.iter_mut() {
+            if page.contains(&plain) {
+                *page = page.replace(&plain, &hashed);
+                named = true;
+            }
         }
-        page = page.replace(&plain, &hashed);
-        let gzipped = out.join(format!("{name}.gz"));
+        if !named {
+            return Err(format!("no page of web/ refers to {plain}").into());
+        }
+        let gzipped = out.join(format!("{file}.gz"));
         fs::write(&gzipped, gzip(&body)?)?;
         writeln!(
             table,
@@ -49,14 +69,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
     }
     table.push_str("];\n");
-    writeln!(table, "/// The page's validator, for `If-None-Match`.")?;
+    for (name, page) in &pages {
+        let constant = name.trim_end_matches(".html").to_uppercase();
+        writeln!(table, "/// The validator of `{name}`, for `If-None-Match`.")?;
+        writeln!(
+            table,
+            "pub const {constant}_ETAG: &str = \"\\\"{}\\\"\";",
+            short_hash(page.as_bytes())
+        )?;
+        fs::write(out.join(name), page)?;
+        fs::write(out.join(format!("{name}.gz")), gzip(page.as_bytes())?)?;
+    }
+    let contract = root.join("docs/openapi.yaml");
+    println!("cargo:rerun-if-changed={}", contract.display());
+    let document = read_text(&contract)?;
     writeln!(
         table,
-        "pub const PAGE_ETAG: &str = \"\\\"{}\\\"\";",
-        short_hash(page.as_bytes())
+        "/// The validator of docs/openapi.yaml, for `If-None-Match`."
     )?;
-    fs::write(out.join("index.html"), &page)?;
-    fs::write(out.join("index.html.gz"), gzip(page.as_bytes())?)?;
+    writeln!(
+        table,
+        "pub const OPENAPI_ETAG: &str = \"\\\"{}\\\"\";",
+        short_hash(document.as_bytes())
+    )?;
+    fs::write(out.join("openapi.yaml"), &document)?;
+    fs::write(out.join("openapi.yaml.gz"), gzip(document.as_bytes())?)?;
     fs::write(out.join("assets.rs"), table)?;
     Ok(())
 }

@@ -150,7 +150,7 @@ def note_relay_failure(page, response):
     so a 500 for the page or an asset is that; `open_page` loads the page again for it, and only
     for it, and the run prints each."""
     path = urllib.parse.urlsplit(response.url).path
-    if response.status == 500 and (path == "/" or path.startswith("/assets/")):
+    if response.status == 500 and (path in ("/", "/docs", "/openapi.yaml") or path.startswith("/assets/")):
         page.relay_failures.append(path)
 
 

@@ -2,10 +2,13 @@
 
 import re
 import time
+import urllib.request
+from pathlib import Path
 
 from conftest import (
     API,
     PASSWORD,
+    SHOTS,
     Account,
     assert_accessible,
     call,
@@ -403,3 +406,30 @@ def test_markup_in_a_user_agent_or_a_token_name_is_shown_as_text(page):
         main = page.locator("main")
         assert main.locator("img, b, script").count() == 0, link
         assert page.evaluate("window.__injected") is None, link
+
+
+def test_the_api_reference_renders_the_contract_from_this_origin(page):
+    """/docs renders /openapi.yaml (this origin's copy of docs/openapi.yaml) with the embedded
+    Redoc, under its own policy, and asks nothing of any other origin."""
+    asked = []
+    page.on("request", lambda request: asked.append(request.url))
+    for attempt in range(3):
+        failures = len(page.relay_failures)
+        page.goto(f"{API}/docs")
+        try:
+            page.get_by_role("heading", name="SignIn").first.wait_for(timeout=20_000)
+        except Exception:
+            if attempt == 2:
+                raise
+            continue
+        if len(page.relay_failures) == failures:
+            break
+    expect(page.get_by_role("heading", name=re.compile("^Ward")).first).to_be_visible()
+    expect(page.get_by_role("heading", name="Verify2FACode").first).to_be_visible()
+    assert asked and all(url.startswith(API) or url.startswith(("blob:", "data:")) for url in asked), asked
+    # The first screen only: the whole reference is tens of thousands of pixels tall.
+    page.screenshot(path=str(SHOTS / "api-reference.png"))
+    with urllib.request.urlopen(f"{API}/openapi.yaml", timeout=30) as response:
+        served = response.read().decode()
+        assert response.headers["content-type"] == "application/yaml; charset=utf-8"
+    assert served == (Path(__file__).parents[2] / "docs" / "openapi.yaml").read_text()

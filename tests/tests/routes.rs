@@ -8,7 +8,7 @@ use std::path::Path;
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// The paths of the account security pages, served by the `web` function.
-const PAGES: [&str; 2] = ["/", "/assets/{asset}"];
+const PAGES: [&str; 4] = ["/", "/assets/{asset}", "/docs", "/openapi.yaml"];
 
 fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))

@@ -1,4 +1,5 @@
-//! GET / and /assets/...: the account security pages, served on the API's own origin
+//! GET /, /docs, /openapi.yaml and /assets/...: the account security pages, the API reference
+//! and the contract, served on the API's own origin
 use lambda_http::{run, service_fn, Error, Request, RequestExt};
 
 mod site;
@@ -7,11 +8,8 @@ mod site;
 async fn main() -> Result<(), Error> {
     run(service_fn(|request: Request| async move {
         let asset = request.path_parameters().first("asset").map(str::to_owned);
-        Ok::<_, Error>(site::respond(
-            request.method(),
-            asset.as_deref(),
-            request.headers(),
-        ))
+        let target = site::Target::of(request.uri().path(), asset.as_deref());
+        Ok::<_, Error>(site::respond(request.method(), target, request.headers()))
     }))
     .await
 }

@@ -1,9 +1,11 @@
 //! The pages and their assets, embedded at build time, and the headers that keep them safe.
 //!
-//! The page is served at `/` and names each asset by its content's hash: the page is revalidated
-//! on every visit (`no-cache` with an `ETag`), the assets are cached for a year and never change
-//! under their name. Every response forbids framing, sniffing and any script, style, connection
-//! or image that is not this origin's (the QR code is a `data:` image, the only exception).
+//! The account pages are served at `/`, the API reference at `/docs` and the contract it renders
+//! at `/openapi.yaml`. The pages name each asset by its content's hash: a page (and the
+//! contract) is revalidated on every visit (`no-cache` with an `ETag`), the assets are cached for
+//! a year and never change under their name. Every response forbids framing, sniffing and any
+//! script, style, connection or image that is not this origin's (the QR code is a `data:` image;
+//! the reference's renderer also sets styles inline and runs its search in a `blob:` worker).
 //! Browsers that accept gzip (all of them) get the copy compressed at build time.
 use lambda_http::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Response};
@@ -21,13 +23,50 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 /// `web/index.html` with the assets' hashed names.
 pub const PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
 const PAGE_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/index.html.gz"));
+/// `web/docs.html`, the API reference, with the assets' hashed names.
+pub const DOCS: &str = include_str!(concat!(env!("OUT_DIR"), "/docs.html"));
+const DOCS_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/docs.html.gz"));
+/// docs/openapi.yaml, the contract.
+pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.yaml"));
+const OPENAPI_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.yaml.gz"));
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
      script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// What a request for the page (`asset` is `None`) or for one asset gets.
-pub fn respond(method: &Method, asset: Option<&str>, headers: &HeaderMap) -> Response<Body> {
+/// The reference's: Redoc sets its styles inline and runs its search in a `blob:` worker; it
+/// runs no inline script and loads nothing from another origin.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+     script-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// What a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// `/`: the account pages.
+    Page,
+    /// `/docs`: the API reference.
+    Docs,
+    /// `/openapi.yaml`: the contract.
+    Contract,
+    /// `/assets/{name}`.
+    Asset(&'a str),
+}
+
+impl<'a> Target<'a> {
+    /// The target of a request for `path` whose `{asset}` path parameter is `asset`.
+    pub fn of(path: &str, asset: Option<&'a str>) -> Target<'a> {
+        match (asset, path.trim_end_matches('/')) {
+            (Some(name), _) => Target::Asset(name),
+            (None, "/docs") => Target::Docs,
+            (None, "/openapi.yaml") => Target::Contract,
+            _ => Target::Page,
+        }
+    }
+}
+
+/// What a request for a page, the contract or one asset gets.
+pub fn respond(method: &Method, target: Target<'_>, headers: &HeaderMap) -> Response<Body> {
     if method != Method::GET && method != Method::HEAD {
         let mut response = refusal(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -41,9 +80,36 @@ pub fn respond(method: &Method, asset: Option<&str>, headers: &HeaderMap) -> Res
     }
     let head = method == Method::HEAD;
     let gzip = accepts_gzip(headers);
-    match asset {
-        None => page(head, gzip, headers),
-        Some(name) => match ASSETS
+    match target {
+        Target::Page => page(
+            head,
+            gzip,
+            headers,
+            (PAGE, PAGE_GZIP, INDEX_ETAG),
+            "text/html; charset=utf-8",
+        ),
+        Target::Docs => {
+            let mut response = page(
+                head,
+                gzip,
+                headers,
+                (DOCS, DOCS_GZIP, DOCS_ETAG),
+                "text/html; charset=utf-8",
+            );
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
+            );
+            response
+        }
+        Target::Contract => page(
+            head,
+            gzip,
+            headers,
+            (OPENAPI, OPENAPI_GZIP, OPENAPI_ETAG),
+            "application/yaml; charset=utf-8",
+        ),
+        Target::Asset(name) => match ASSETS
             .iter()
             .find(|asset| asset.path.strip_prefix("/assets/") == Some(name))
         {
@@ -61,23 +127,32 @@ pub fn respond(method: &Method, asset: Option<&str>, headers: &HeaderMap) -> Res
     }
 }
 
-fn page(head: bool, gzip: bool, headers: &HeaderMap) -> Response<Body> {
+/// A document revalidated on every visit: `(plain, gzipped, etag)`.
+type Revalidated = (&'static str, &'static [u8], &'static str);
+
+fn page(
+    head: bool,
+    gzip: bool,
+    headers: &HeaderMap,
+    (plain, compressed, etag): Revalidated,
+    media_type: &'static str,
+) -> Response<Body> {
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|tag| tag.trim() == PAGE_ETAG || tag.trim() == "*");
+        .any(|tag| tag.trim() == etag || tag.trim() == "*");
     let status = if fresh {
         StatusCode::NOT_MODIFIED
     } else {
         StatusCode::OK
     };
-    let mut response = with_security_headers(status, "text/html; charset=utf-8");
-    encode(&mut response, head || fresh, gzip, PAGE, PAGE_GZIP);
+    let mut response = with_security_headers(status, media_type);
+    encode(&mut response, head || fresh, gzip, plain, compressed);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::ETAG, HeaderValue::from_static(PAGE_ETAG));
+    headers.insert(header::ETAG, HeaderValue::from_static(etag));
     response
 }
 
@@ -166,7 +241,7 @@ mod tests {
     use super::*;
 
     fn get(asset: Option<&str>) -> Response<Body> {
-        respond(&Method::GET, asset, &HeaderMap::new())
+        respond(&Method::GET, Target::of("/", asset), &HeaderMap::new())
     }
 
     fn text(response: &Response<Body>) -> &str {
@@ -193,20 +268,20 @@ mod tests {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip, deflate, br, zstd"),
         );
-        let page = respond(&Method::GET, None, &headers);
+        let page = respond(&Method::GET, Target::Page, &headers);
         assert_eq!(page.headers()["content-encoding"], "gzip");
         assert_eq!(page.headers()["vary"], "accept-encoding");
         assert_eq!(gunzip(&page), PAGE);
         for asset in ASSETS {
             let name = asset.path.trim_start_matches("/assets/");
-            let served = respond(&Method::GET, Some(name), &headers);
+            let served = respond(&Method::GET, Target::Asset(name), &headers);
             assert_eq!(served.headers()["content-encoding"], "gzip");
             assert_eq!(gunzip(&served), asset.body);
             assert!(asset.gzip.len() < asset.body.len(), "{name}");
         }
         for refusing in ["identity", "gzip;q=0", "br", "gzip; q=0.0, br"] {
             headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(refusing));
-            let page = respond(&Method::GET, None, &headers);
+            let page = respond(&Method::GET, Target::Page, &headers);
             assert!(
                 page.headers().get("content-encoding").is_none(),
                 "{refusing}"
@@ -217,7 +292,7 @@ mod tests {
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip;q=0.5"),
         );
-        assert_eq!(gunzip(&respond(&Method::GET, None, &headers)), PAGE);
+        assert_eq!(gunzip(&respond(&Method::GET, Target::Page, &headers)), PAGE);
     }
 
     #[test]
@@ -226,7 +301,7 @@ mod tests {
             get(None),
             get(Some(ASSETS[0].path.trim_start_matches("/assets/"))),
             get(Some("missing.js")),
-            respond(&Method::POST, None, &HeaderMap::new()),
+            respond(&Method::POST, Target::Page, &HeaderMap::new()),
         ];
         for response in &responses {
             let headers = response.headers();
@@ -241,19 +316,22 @@ mod tests {
     }
 
     #[test]
-    fn the_page_names_every_asset_by_its_hash_and_nothing_outside() {
+    fn the_pages_name_every_asset_by_its_hash_and_nothing_outside() {
         let page = get(None);
         assert_eq!(page.status(), 200);
         assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
         assert_eq!(page.headers()["cache-control"], "no-cache");
         let html = text(&page);
+        let docs = respond(&Method::GET, Target::Docs, &HeaderMap::new());
+        let reference = text(&docs);
         for asset in ASSETS {
-            assert!(html.contains(asset.path), "{} missing", asset.path);
+            assert!(
+                html.contains(asset.path) || reference.contains(asset.path),
+                "{} missing",
+                asset.path
+            );
             let name = asset.path.trim_start_matches("/assets/");
-            let (_, hash, _) = {
-                let mut parts = name.splitn(3, '.');
-                (parts.next(), parts.next().unwrap_or(""), parts.next())
-            };
+            let hash = name.rsplit('.').nth(1).unwrap_or("");
             assert_eq!(hash.len(), 16, "{name}");
             let served = get(Some(name));
             assert_eq!(served.status(), 200);
@@ -264,9 +342,45 @@ mod tests {
             );
             assert_eq!(text(&served), asset.body);
         }
-        assert!(!html.contains("<script>"), "no inline script");
-        assert!(!html.contains("style="), "no inline style");
-        assert!(!html.contains("http://") && !html.contains("https://"));
+        for page in [html, reference] {
+            assert!(!page.contains("<script>"), "no inline script");
+            assert!(!page.contains("style="), "no inline style");
+            assert!(!page.contains("http://") && !page.contains("https://"));
+        }
+    }
+
+    #[test]
+    fn the_reference_renders_this_origins_contract_under_its_own_policy() {
+        let docs = respond(&Method::GET, Target::of("/docs", None), &HeaderMap::new());
+        assert_eq!(docs.status(), 200);
+        assert!(text(&docs).contains("data-spec-url=\"/openapi.yaml\""));
+        let policy = docs.headers()["content-security-policy"].to_str().unwrap();
+        assert_eq!(policy, DOCS_CONTENT_SECURITY_POLICY);
+        // Styles inline (Redoc's), never scripts; nothing from another origin.
+        assert!(policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"));
+        assert_eq!(policy.matches("unsafe").count(), 1, "{policy}");
+
+        let contract = respond(
+            &Method::GET,
+            Target::of("/openapi.yaml", None),
+            &HeaderMap::new(),
+        );
+        assert_eq!(contract.status(), 200);
+        assert_eq!(
+            contract.headers()["content-type"],
+            "application/yaml; charset=utf-8"
+        );
+        assert_eq!(text(&contract), include_str!("../../../docs/openapi.yaml"));
+        assert_eq!(
+            contract.headers()["content-security-policy"],
+            CONTENT_SECURITY_POLICY
+        );
+        let mut again = HeaderMap::new();
+        again.insert(header::IF_NONE_MATCH, contract.headers()["etag"].clone());
+        let unchanged = respond(&Method::GET, Target::Contract, &again);
+        assert_eq!(unchanged.status(), 304);
+        assert_eq!(Target::of("/docs/", None), Target::Docs);
+        assert_eq!(Target::of("/anything", None), Target::Page);
     }
 
     #[test]
@@ -288,13 +402,13 @@ mod tests {
     #[test]
     fn the_page_is_revalidated_and_unchanged_pages_are_not_sent_again() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static(PAGE_ETAG));
-        let response = respond(&Method::GET, None, &headers);
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static(INDEX_ETAG));
+        let response = respond(&Method::GET, Target::Page, &headers);
         assert_eq!(response.status(), 304);
         assert_eq!(text(&response), "");
         headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"old\""));
-        assert_eq!(respond(&Method::GET, None, &headers).status(), 200);
-        let head = respond(&Method::HEAD, None, &HeaderMap::new());
+        assert_eq!(respond(&Method::GET, Target::Page, &headers).status(), 200);
+        let head = respond(&Method::HEAD, Target::Page, &HeaderMap::new());
         assert_eq!(head.status(), 200);
         assert_eq!(text(&head), "");
     }
@@ -302,7 +416,7 @@ mod tests {
     #[test]
     fn other_methods_are_refused_in_the_contracts_shape() {
         for method in [Method::POST, Method::PUT, Method::DELETE] {
-            let response = respond(&method, None, &HeaderMap::new());
+            let response = respond(&method, Target::Page, &HeaderMap::new());
             assert_eq!(response.status(), 405);
             assert_eq!(response.headers()["allow"], "GET, HEAD");
             assert_eq!(
