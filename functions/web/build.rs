@@ -69,14 +69,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
     }
     table.push_str("];\n");
+    let mut gzip_tags = String::from(
+        "/// The validator of each page's compressed body, beside the plain body's.\n\
+         pub const GZIP_ETAGS: &[(&str, &str)] = &[\n",
+    );
     for (name, page) in &pages {
         let constant = name.trim_end_matches(".html").to_uppercase();
         writeln!(table, "/// The validator of `{name}`, for `If-None-Match`.")?;
+        let hash = short_hash(page.as_bytes());
         writeln!(
             table,
-            "pub const {constant}_ETAG: &str = \"\\\"{}\\\"\";",
-            short_hash(page.as_bytes())
+            "pub const {constant}_ETAG: &str = \"\\\"{hash}\\\"\";"
         )?;
+        writeln!(gzip_tags, "    ({constant}_ETAG, \"\\\"{hash}-gzip\\\"\"),")?;
         fs::write(out.join(name), page)?;
         fs::write(out.join(format!("{name}.gz")), gzip(page.as_bytes())?)?;
     }
@@ -87,11 +92,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         table,
         "/// The validator of docs/openapi.yaml, for `If-None-Match`."
     )?;
-    writeln!(
-        table,
-        "pub const OPENAPI_ETAG: &str = \"\\\"{}\\\"\";",
-        short_hash(document.as_bytes())
-    )?;
+    let hash = short_hash(document.as_bytes());
+    writeln!(table, "pub const OPENAPI_ETAG: &str = \"\\\"{hash}\\\"\";")?;
+    writeln!(gzip_tags, "    (OPENAPI_ETAG, \"\\\"{hash}-gzip\\\"\"),")?;
+    gzip_tags.push_str("];\n");
+    table.push_str(&gzip_tags);
     fs::write(out.join("openapi.yaml"), &document)?;
     fs::write(out.join("openapi.yaml.gz"), gzip(document.as_bytes())?)?;
     fs::write(out.join("assets.rs"), table)?;

@@ -410,7 +410,7 @@ def test_markup_in_a_user_agent_or_a_token_name_is_shown_as_text(page):
 
 def test_the_api_reference_renders_the_contract_from_this_origin(page):
     """/docs renders /openapi.yaml (this origin's copy of docs/openapi.yaml) with the embedded
-    Redoc, under its own policy, and asks nothing of any other origin."""
+    Redoc, sandboxed under its own policy, and asks nothing of any other origin."""
     asked = []
     page.on("request", lambda request: asked.append(request.url))
     for attempt in range(3):
@@ -427,6 +427,10 @@ def test_the_api_reference_renders_the_contract_from_this_origin(page):
     expect(page.get_by_role("heading", name=re.compile("^Ward")).first).to_be_visible()
     expect(page.get_by_role("heading", name="Verify2FACode").first).to_be_visible()
     assert asked and all(url.startswith(API) or url.startswith(("blob:", "data:")) for url in asked), asked
+    # Sandboxed: an origin of its own, so Redoc cannot reach the account pages' session.
+    assert page.evaluate("window.origin") == "null"
+    reach = "() => { try { sessionStorage.getItem('ward.session'); return 'reached'; } catch (e) { return 'refused'; } }"
+    assert page.evaluate(reach) == "refused"
     # The first screen only: the whole reference is tens of thousands of pixels tall.
     page.screenshot(path=str(SHOTS / "api-reference.png"))
     with urllib.request.urlopen(f"{API}/openapi.yaml", timeout=30) as response:

@@ -37,6 +37,7 @@ from ward_client.models import (  # noqa: E402
     PendingSetup,
     RecoveryView,
     SignedIn,
+    SignInCredentials,
     TwoFactorRequired,
     Verified,
     VerifyWithCode,
@@ -57,9 +58,10 @@ def main():
     api = sys.argv[2].rstrip("/")
     anonymous = Client(base_url=api)
     login = f"python-client-{uuid.uuid4().hex[:10]}@example.com"
-    credentials = Credentials(login=login, password=PASSWORD)
+    credentials = SignInCredentials(login=login, password=PASSWORD)
 
-    created = expect(sign_up.sync_detailed(client=anonymous, body=credentials), 201, AccountCreated)
+    created = expect(sign_up.sync_detailed(client=anonymous, body=Credentials(login=login, password=PASSWORD)), 201,
+                     AccountCreated)
     assert created.login == login
     first = expect(sign_in.sync_detailed(client=anonymous, body=credentials), 200, SignedIn)
     session = AuthenticatedClient(base_url=api, token=first.session_token)

@@ -35,10 +35,14 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' da
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The reference's: Redoc sets its styles inline and runs its search in a `blob:` worker; it
-/// runs no inline script and loads nothing from another origin.
-pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
-     script-src 'self'; style-src 'self' 'unsafe-inline'; worker-src blob:; connect-src 'self'; \
-     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// runs no inline script and loads nothing from another origin. And it runs sandboxed, in an
+/// origin of its own: a third party's code shares the API's origin, where the account pages
+/// keep their session, so it must not reach their storage (it fetches the contract, which is
+/// public, across origins).
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "sandbox allow-scripts; default-src 'self'; \
+     img-src 'self' data:; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     worker-src blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
 
 /// What a request is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +55,8 @@ pub enum Target<'a> {
     Contract,
     /// `/assets/{name}`.
     Asset(&'a str),
+    /// Any other path (the router sends none here).
+    NotFound,
 }
 
 impl<'a> Target<'a> {
@@ -60,7 +66,8 @@ impl<'a> Target<'a> {
             (Some(name), _) => Target::Asset(name),
             (None, "/docs") => Target::Docs,
             (None, "/openapi.yaml") => Target::Contract,
-            _ => Target::Page,
+            (None, "") => Target::Page,
+            _ => Target::NotFound,
         }
     }
 }
@@ -102,13 +109,23 @@ pub fn respond(method: &Method, target: Target<'_>, headers: &HeaderMap) -> Resp
             );
             response
         }
-        Target::Contract => page(
-            head,
-            gzip,
-            headers,
-            (OPENAPI, OPENAPI_GZIP, OPENAPI_ETAG),
-            "application/yaml; charset=utf-8",
-        ),
+        Target::Contract => {
+            let mut response = page(
+                head,
+                gzip,
+                headers,
+                (OPENAPI, OPENAPI_GZIP, OPENAPI_ETAG),
+                "application/yaml; charset=utf-8",
+            );
+            // The contract is public: the sandboxed reference, and tools on other origins, read it.
+            response.headers_mut().insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            public(&mut response);
+            response
+        }
+        Target::NotFound => refusal(StatusCode::NOT_FOUND, "not_found", "There is no such page."),
         Target::Asset(name) => match ASSETS
             .iter()
             .find(|asset| asset.path.strip_prefix("/assets/") == Some(name))
@@ -120,6 +137,7 @@ pub fn respond(method: &Method, target: Target<'_>, headers: &HeaderMap) -> Resp
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),
                 );
+                public(&mut response);
                 response
             }
             None => refusal(StatusCode::NOT_FOUND, "not_found", "There is no such file."),
@@ -137,12 +155,25 @@ fn page(
     (plain, compressed, etag): Revalidated,
     media_type: &'static str,
 ) -> Response<Body> {
+    // The compressed body is another representation, with a tag of its own; a cache may send
+    // either back, or its weak form.
+    let tag = |gzip: bool| {
+        if gzip {
+            GZIP_ETAGS
+                .iter()
+                .find(|(plain, _)| *plain == etag)
+                .map_or(etag, |(_, gzipped)| *gzipped)
+        } else {
+            etag
+        }
+    };
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+        .map(|candidate| candidate.trim().trim_start_matches("W/"))
+        .any(|candidate| candidate == tag(gzip) || candidate == "*");
     let status = if fresh {
         StatusCode::NOT_MODIFIED
     } else {
@@ -152,8 +183,18 @@ fn page(
     encode(&mut response, head || fresh, gzip, plain, compressed);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::ETAG, HeaderValue::from_static(etag));
+    headers.insert(header::ETAG, HeaderValue::from_static(tag(gzip)));
     response
+}
+
+/// Marks a response that any origin may load: the assets (public, immutable files) and the
+/// contract. The sandboxed reference has an origin of its own, so it loads them across origins;
+/// the pages themselves stay same-origin.
+fn public(response: &mut Response<Body>) {
+    response.headers_mut().insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("cross-origin"),
+    );
 }
 
 /// Whether `Accept-Encoding` takes gzip (and does not refuse it with `q=0`).
@@ -359,6 +400,10 @@ mod tests {
         // Styles inline (Redoc's), never scripts; nothing from another origin.
         assert!(policy.contains("script-src 'self';") && policy.contains("frame-ancestors 'none'"));
         assert_eq!(policy.matches("unsafe").count(), 1, "{policy}");
+        // In an origin of its own: no reach into the account pages' storage.
+        assert!(
+            policy.starts_with("sandbox allow-scripts;") && !policy.contains("allow-same-origin")
+        );
 
         let contract = respond(
             &Method::GET,
@@ -375,12 +420,31 @@ mod tests {
             contract.headers()["content-security-policy"],
             CONTENT_SECURITY_POLICY
         );
+        assert_eq!(contract.headers()["access-control-allow-origin"], "*");
         let mut again = HeaderMap::new();
         again.insert(header::IF_NONE_MATCH, contract.headers()["etag"].clone());
         let unchanged = respond(&Method::GET, Target::Contract, &again);
         assert_eq!(unchanged.status(), 304);
+        // The compressed body has a tag of its own, and a weak tag revalidates too.
+        let mut gzip = HeaderMap::new();
+        gzip.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        let compressed = respond(&Method::GET, Target::Contract, &gzip);
+        let tag = compressed.headers()["etag"].to_str().unwrap().to_string();
+        assert_ne!(tag, contract.headers()["etag"].to_str().unwrap());
+        assert!(tag.ends_with("-gzip\""), "{tag}");
+        gzip.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("W/{tag}")).unwrap(),
+        );
+        assert_eq!(respond(&Method::GET, Target::Contract, &gzip).status(), 304);
         assert_eq!(Target::of("/docs/", None), Target::Docs);
-        assert_eq!(Target::of("/anything", None), Target::Page);
+        assert_eq!(Target::of("/", None), Target::Page);
+        let elsewhere = respond(
+            &Method::GET,
+            Target::of("/anything", None),
+            &HeaderMap::new(),
+        );
+        assert_eq!(elsewhere.status(), 404);
     }
 
     #[test]

@@ -186,7 +186,8 @@ async fn second_factor_required(
     };
     match store.issue_mfa_token(&pending, rehash).await? {
         Written::Written => {}
-        Written::Gone => return Err(Error::Unauthorized),
+        // The account went away since it was read: SignIn's only refusal, as for an unknown login.
+        Written::Gone => return Err(Error::InvalidCredentials),
     }
     tracing::info!(
         account_id = account.account_id,
