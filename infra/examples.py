@@ -74,14 +74,17 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "docs", "openapi.yaml")
     with open(path, encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
-    checked, wrong = 0, []
+    checked, wrong, validators = 0, [], {}
     for where, example, schema in examples(document, document, "#"):
         if isinstance(example, Unreadable):
             wrong.append(f"{where}: not an Example object")
             continue
-        root = dict(document)
-        root["$ref"] = schema
-        validator = jsonschema.Draft202012Validator(root, format_checker=jsonschema.FormatChecker())
+        validator = validators.get(schema)
+        if validator is None:
+            root = dict(document)
+            root["$ref"] = schema
+            validator = jsonschema.Draft202012Validator(root, format_checker=jsonschema.FormatChecker())
+            validators[schema] = validator
         errors = list(validator.iter_errors(example))
         checked += 1
         for error in errors:

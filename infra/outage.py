@@ -19,49 +19,22 @@ Usage: python infra/outage.py API_URL EMULATOR_URL SUPERVISOR_PID EMULATOR_LOG
 """
 
 import concurrent.futures
-import json
 import os
-import re
 import secrets
 import signal
 import sys
 import time
-import tomllib
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from api import request as send, router, shown  # noqa: E402
 import totp  # noqa: E402
 
 PASSWORD = "outage test password"
 LIMIT = 10.0
 
 
-def error_of(answer):
-    """What a failure message shows of an answer: its error code, or the names of its fields
-    (never their values, which may be tokens)."""
-    if isinstance(answer, dict):
-        return answer.get("error") or sorted(answer)
-    return type(answer).__name__
-
-
 def call(url, method="GET", body=None, bearer=None, timeout=30):
-    headers = {"content-type": "application/json"}
-    if bearer:
-        headers["authorization"] = f"Bearer {bearer}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    took = time.monotonic() - started
-    try:
-        answer = json.loads(raw or b"null")
-    except ValueError:
-        answer = raw.decode("utf-8", "replace")
+    status, answer, _, took = send(url, method, body, bearer, timeout=timeout)
     return status, answer, took
 
 
@@ -75,14 +48,14 @@ class Stack:
     def ok(self, method, path, body=None, bearer=None, status=200):
         got, answer, _ = self(method, path, body, bearer)
         if got != status:
-            sys.exit(f"{method} {path}: expected {status}, got {got} {error_of(answer)}")
+            sys.exit(f"{method} {path}: expected {status}, got {got} {shown(answer)}")
         return answer
 
     def fault(self, operation, match="", fault="hang"):
         rule = {"operation": operation, "match": match, "fault": fault, "times": 1_000_000}
         got, answer, _ = call(self.emulator + "/_ward/faults", "POST", rule)
         if got != 200:
-            sys.exit(f"the emulator refused the fault rule: {got} {error_of(answer)}")
+            sys.exit(f"the emulator refused the fault rule: {got} {shown(answer)}")
 
     def clear(self):
         call(self.emulator + "/_ward/faults", "DELETE")
@@ -102,12 +75,9 @@ class Stack:
 
 
 def routes():
-    """(method, path) of every route the local router serves, from the workspace's Cargo.toml."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "Cargo.toml"), "rb") as handle:
-        router = tomllib.load(handle)["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    """(method, path) of every route the local router serves."""
     found = set()
-    for path, target in router.items():
+    for path, target in router().items():
         if isinstance(target, str):
             if target != "web":
                 found.add(path)
@@ -117,7 +87,7 @@ def routes():
     return found
 
 
-def every_route(stack, plain, enrolled, mfa_token, code, token):
+def every_route(plain, enrolled, mfa_token, code, token):
     """A request to every route that gets as far as the database, keyed like `routes()`."""
     _, session = plain
     _, two_factor = enrolled
@@ -162,7 +132,7 @@ def all_503(stack, requests, what):
     for key, (status, body, took) in answers.items():
         shaped = isinstance(body, dict) and set(body) == {"error", "message"}
         if status != 503 or not shaped or body["error"] != "service_unavailable" or took >= LIMIT:
-            sys.exit(f"{what}: {key} answered {status} {error_of(body)} in {took:.1f} s")
+            sys.exit(f"{what}: {key} answered {status} {shown(body)} in {took:.1f} s")
         slowest = max(slowest, took)
     print(f"{what}: {len(answers)} routes at once, each 503 service_unavailable, slowest {slowest:.1f} s")
 
@@ -211,7 +181,7 @@ def main():
         sys.exit(f"no function process talks to {emulator}")
 
     # 1. The database silent.
-    requests, fresh = every_route(stack, plain, (credentials, two_factor), mfa_token, code, token)
+    requests, fresh = every_route(plain, (credentials, two_factor), mfa_token, code, token)
     stack.fault("*")
     try:
         all_503(stack, requests, "database silent")
@@ -220,10 +190,10 @@ def main():
     stack.ok("GET", "/v1/whoami", bearer=plain[1])
     whoami = stack.ok("GET", "/v1/whoami", bearer=token["token"])
     if whoami["auth"] != "token":
-        sys.exit(f"the token no longer works: {error_of(whoami)}")
+        sys.exit(f"the token no longer works: {shown(whoami)}")
     status, answer, _ = stack("POST", "/v1/sign-in", fresh)
     if status != 401:
-        sys.exit(f"the account signed up while the database was silent exists: {status} {error_of(answer)}")
+        sys.exit(f"the account signed up while the database was silent exists: {status} {shown(answer)}")
     print("database silent: afterwards the session and the token work, no account was made")
 
     # 2. The key store silent. verify-code has not read the key ring yet (the code above was never
@@ -238,12 +208,12 @@ def main():
     try:
         status, answer, waited = stack("POST", "/v1/sign-in/verify", {"mfa_token": mfa_token, "code": code})
         if status != 503 or answer.get("error") != "service_unavailable" or waited >= LIMIT:
-            sys.exit(f"key store silent: verify-code answered {status} {error_of(answer)} in {waited:.1f} s")
+            sys.exit(f"key store silent: verify-code answered {status} {shown(answer)} in {waited:.1f} s")
         timings = []
         for session in sessions:
             got, answer, took = stack("POST", "/v1/two-factor/setup", {"password": PASSWORD}, session)
             if got != 200:
-                sys.exit(f"key store silent: setup with the ring it holds answered {got} {error_of(answer)}")
+                sys.exit(f"key store silent: setup with the ring it holds answered {got} {shown(answer)}")
             timings.append(took)
         if timings[0] < 1.5:
             sys.exit(f"key store silent: setup did not try the store ({timings[0]:.1f} s)")
@@ -255,7 +225,7 @@ def main():
         stack.clear()
     signed_in = stack.ok("POST", "/v1/sign-in/verify", {"mfa_token": mfa_token, "code": code})
     if signed_in.get("status") != "signed_in":
-        sys.exit(f"the code refused while the key store was silent does not sign in: {error_of(signed_in)}")
+        sys.exit(f"the code refused while the key store was silent does not sign in: {shown(signed_in)}")
     print("key store silent: afterwards the unspent code signs in")
 
     # 3. The database gone. The supervisor is held while the emulator is killed, so the port stays
@@ -267,7 +237,7 @@ def main():
     try:
         os.kill(emulator_pid, signal.SIGKILL)
         time.sleep(0.5)
-        requests, _ = every_route(stack, plain, (credentials, two_factor), mfa_token, code, token)
+        requests, _ = every_route(plain, (credentials, two_factor), mfa_token, code, token)
         all_503(stack, requests, "database gone")
     finally:
         os.kill(supervisor, signal.SIGCONT)
@@ -277,7 +247,7 @@ def main():
             sys.exit("the supervisor did not start the emulator again within 60 s")
         time.sleep(0.2)
     with open(log, encoding="utf-8", errors="replace") as handle:
-        if not re.search(r"the DynamoDB emulator exited", handle.read()):
+        if "the DynamoDB emulator exited" not in handle.read():
             sys.exit(f"the supervisor did not report the emulator's exit in {log}")
     stack.account("after")
     print("database gone: the supervisor reported it and started it again; a new account signs in")

@@ -13,25 +13,18 @@ Usage: python infra/warm.py API_URL
 import json
 import os
 import sys
-import tomllib
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import api  # noqa: E402
 
 
 def send(url, method, body=None):
-    request = urllib.request.Request(url, data=body, method=method, headers={"content-type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            response.read()
-    except urllib.error.HTTPError:
-        pass
+    api.request(url, method, body, timeout=120)
 
 
 def main():
-    api = sys.argv[1].rstrip("/")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "Cargo.toml"), "rb") as handle:
-        router = tomllib.load(handle)["workspace"]["metadata"]["lambda"]["watch"]["router"]
+    base = sys.argv[1].rstrip("/")
+    router = api.router()
     warmed = set()
     for path, target in router.items():
         routes = [{"method": "POST", "function": target}] if isinstance(target, str) else target
@@ -40,8 +33,8 @@ def main():
                 continue
             warmed.add(route["function"])
             concrete = path.replace("{token_id}", "0" * 32).replace("{session_id}", "0" * 32)
-            send(f"{api}{concrete}", route["method"], b"{}")
-    send(f"{api}/2015-03-31/functions/authorizer/invocations", "POST", json.dumps({}).encode())
+            send(f"{base}{concrete}", route["method"], b"{}")
+    send(f"{base}/2015-03-31/functions/authorizer/invocations", "POST", json.dumps({}).encode())
     print(f"warmed {len(warmed) + 1} functions")
 
 

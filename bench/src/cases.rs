@@ -112,16 +112,7 @@ pub async fn access_token(
     app: &ward::App,
     session: &ward::domain::records::SessionPrincipal,
 ) -> Result<ward::domain::access_token::CreatedToken, Failure> {
-    Ok(ward::domain::access_token::create(
-        &app.store,
-        session,
-        "bench",
-        P,
-        None,
-        &ward_tests::client(),
-        Now::current(),
-    )
-    .await?)
+    Ok(ward_tests::access_token(app, session, "bench", Now::current()).await)
 }
 
 /// Records a use of `token` now, as its last request would have.

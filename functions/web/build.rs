@@ -69,36 +69,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
     }
     table.push_str("];\n");
-    let mut gzip_tags = String::from(
-        "/// The validator of each page's compressed body, beside the plain body's.\n\
-         pub const GZIP_ETAGS: &[(&str, &str)] = &[\n",
-    );
-    for (name, page) in &pages {
-        let constant = name.trim_end_matches(".html").to_uppercase();
-        writeln!(table, "/// The validator of `{name}`, for `If-None-Match`.")?;
-        let hash = short_hash(page.as_bytes());
-        writeln!(
-            table,
-            "pub const {constant}_ETAG: &str = \"\\\"{hash}\\\"\";"
-        )?;
-        writeln!(gzip_tags, "    ({constant}_ETAG, \"\\\"{hash}-gzip\\\"\"),")?;
-        fs::write(out.join(name), page)?;
-        fs::write(out.join(format!("{name}.gz")), gzip(page.as_bytes())?)?;
-    }
+    // The documents revalidated on every visit: the two pages and the contract, each with a tag
+    // for its plain body and one for its compressed body (another representation).
     let contract = root.join("docs/openapi.yaml");
     println!("cargo:rerun-if-changed={}", contract.display());
-    let document = read_text(&contract)?;
-    writeln!(
-        table,
-        "/// The validator of docs/openapi.yaml, for `If-None-Match`."
-    )?;
-    let hash = short_hash(document.as_bytes());
-    writeln!(table, "pub const OPENAPI_ETAG: &str = \"\\\"{hash}\\\"\";")?;
-    writeln!(gzip_tags, "    (OPENAPI_ETAG, \"\\\"{hash}-gzip\\\"\"),")?;
-    gzip_tags.push_str("];\n");
-    table.push_str(&gzip_tags);
-    fs::write(out.join("openapi.yaml"), &document)?;
-    fs::write(out.join("openapi.yaml.gz"), gzip(document.as_bytes())?)?;
+    pages.push(("openapi.yaml", read_text(&contract)?));
+    for (name, text) in &pages {
+        let constant = name.split('.').next().unwrap_or(name).to_uppercase();
+        let hash = short_hash(text.as_bytes());
+        let (plain, gzipped) = (out.join(name), out.join(format!("{name}.gz")));
+        fs::write(&plain, text)?;
+        fs::write(&gzipped, gzip(text.as_bytes())?)?;
+        writeln!(
+            table,
+            "/// `{name}`, as served.\npub const {constant}: Document = Document {{ \
+             plain: include_str!({:?}), gzip: include_bytes!({:?}), \
+             etag: \"\\\"{hash}\\\"\", gzip_etag: \"\\\"{hash}-gzip\\\"\" }};",
+            plain.display().to_string(),
+            gzipped.display().to_string()
+        )?;
+    }
     fs::write(out.join("assets.rs"), table)?;
     Ok(())
 }

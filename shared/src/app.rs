@@ -32,11 +32,14 @@ pub struct App {
 
 /// What a function holds of the key ring between requests.
 #[derive(Default)]
-struct HeldKeys {
-    /// The ring and when it was read (or last tried again).
-    ring: Option<(std::time::Instant, std::sync::Arc<Keys>)>,
-    /// When a read last failed, while no ring is held.
-    failed_at: Option<std::time::Instant>,
+enum HeldKeys {
+    /// Nothing read yet.
+    #[default]
+    Empty,
+    /// No ring, and a read that failed at this instant.
+    Failed(std::time::Instant),
+    /// The ring, and when it was read (or last tried again).
+    Ring(std::time::Instant, std::sync::Arc<Keys>),
 }
 
 /// After a failed read with no ring held, how long requests are answered 503 at once instead of
@@ -44,27 +47,22 @@ struct HeldKeys {
 const FAILED_READ_PAUSE: Duration = Duration::from_secs(1);
 
 /// What a request does about the key ring.
-#[derive(Debug, PartialEq, Eq)]
-enum KeyStep {
+#[derive(Debug)]
+enum KeyStep<'a> {
     /// Use the ring held.
-    UseHeld,
+    Use(&'a std::sync::Arc<Keys>),
     /// Read the ring from Secrets Manager.
     Read,
     /// Answer 503 without asking: a read just failed and there is no ring to fall back on.
     Refuse,
 }
 
-fn key_step(
-    read_at: Option<std::time::Instant>,
-    failed_at: Option<std::time::Instant>,
-    now: std::time::Instant,
-    refresh: Duration,
-) -> KeyStep {
-    match (read_at, failed_at) {
-        (Some(read_at), _) if now.duration_since(read_at) < refresh => KeyStep::UseHeld,
-        (None, Some(failed_at)) if now.duration_since(failed_at) < FAILED_READ_PAUSE => {
-            KeyStep::Refuse
+fn key_step(held: &HeldKeys, now: std::time::Instant, refresh: Duration) -> KeyStep<'_> {
+    match held {
+        HeldKeys::Ring(read_at, keys) if now.duration_since(*read_at) < refresh => {
+            KeyStep::Use(keys)
         }
+        HeldKeys::Failed(at) if now.duration_since(*at) < FAILED_READ_PAUSE => KeyStep::Refuse,
         _ => KeyStep::Read,
     }
 }
@@ -101,35 +99,28 @@ impl App {
     pub async fn keys(&self) -> Result<std::sync::Arc<Keys>, Error> {
         let mut held = self.keys.lock().await;
         let refresh = Duration::from_secs(self.config.key_refresh_secs);
-        let now = std::time::Instant::now();
-        let read_at = held.ring.as_ref().map(|(read_at, _)| *read_at);
-        match key_step(read_at, held.failed_at, now, refresh) {
-            KeyStep::UseHeld => {
-                if let Some((_, keys)) = held.ring.as_ref() {
-                    return Ok(keys.clone());
-                }
-            }
+        match key_step(&held, std::time::Instant::now(), refresh) {
+            KeyStep::Use(keys) => return Ok(keys.clone()),
             KeyStep::Refuse => return Err(Error::ServiceUnavailable),
             KeyStep::Read => {}
         }
-        match self.read_keys().await {
-            Ok(keys) => {
+        let read = self.read_keys().await;
+        let now = std::time::Instant::now();
+        match (read, &mut *held) {
+            (Ok(keys), held) => {
                 let keys = std::sync::Arc::new(keys);
-                held.ring = Some((std::time::Instant::now(), keys.clone()));
-                held.failed_at = None;
+                *held = HeldKeys::Ring(now, keys.clone());
                 Ok(keys)
             }
-            Err(error) => match held.ring.as_mut() {
-                Some((read_at, keys)) => {
-                    tracing::warn!("the key ring could not be read again; using the one held");
-                    *read_at = std::time::Instant::now();
-                    Ok(keys.clone())
-                }
-                None => {
-                    held.failed_at = Some(std::time::Instant::now());
-                    Err(error)
-                }
-            },
+            (Err(_), HeldKeys::Ring(read_at, keys)) => {
+                tracing::warn!("the key ring could not be read again; using the one held");
+                *read_at = now;
+                Ok(keys.clone())
+            }
+            (Err(error), held) => {
+                *held = HeldKeys::Failed(now);
+                Err(error)
+            }
         }
     }
 
@@ -269,23 +260,37 @@ mod tests {
         let t0 = std::time::Instant::now();
         let refresh = Duration::from_secs(300);
         let later = |secs: u64| t0 + Duration::from_secs(secs);
+        let keys = std::sync::Arc::new(Keys::from_secret(&"k".repeat(64)).unwrap());
         // Nothing held: read.
-        assert_eq!(key_step(None, None, t0, refresh), KeyStep::Read);
+        assert!(matches!(
+            key_step(&HeldKeys::Empty, t0, refresh),
+            KeyStep::Read
+        ));
         // A ring read (or tried again) less than the refresh time ago serves; at the refresh, read.
-        assert_eq!(
-            key_step(Some(t0), None, later(299), refresh),
-            KeyStep::UseHeld
-        );
-        assert_eq!(key_step(Some(t0), None, later(300), refresh), KeyStep::Read);
+        let ring = HeldKeys::Ring(t0, keys.clone());
+        assert!(matches!(
+            key_step(&ring, later(299), refresh),
+            KeyStep::Use(_)
+        ));
+        assert!(matches!(
+            key_step(&ring, later(300), refresh),
+            KeyStep::Read
+        ));
         // No ring and a read that just failed: 503 at once for a second, then read again.
-        let failed = Some(t0);
-        assert_eq!(
-            key_step(None, failed, t0 + Duration::from_millis(999), refresh),
+        let failed = HeldKeys::Failed(t0);
+        assert!(matches!(
+            key_step(&failed, t0 + Duration::from_millis(999), refresh),
             KeyStep::Refuse
-        );
-        assert_eq!(key_step(None, failed, later(1), refresh), KeyStep::Read);
-        // A held ring wins over an old failure.
-        assert_eq!(key_step(Some(t0), failed, t0, refresh), KeyStep::UseHeld);
+        ));
+        assert!(matches!(
+            key_step(&failed, later(1), refresh),
+            KeyStep::Read
+        ));
+        // A ring read after a failure serves at once (the failure is forgotten with it).
+        assert!(matches!(
+            key_step(&HeldKeys::Ring(t0, keys), t0, refresh),
+            KeyStep::Use(_)
+        ));
     }
 
     #[test]

@@ -18,6 +18,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
+import api  # noqa: E402
 import totp  # noqa: E402
 
 API = os.environ.get("WARD_API_URL", "http://127.0.0.1:9000").rstrip("/")
@@ -44,19 +45,8 @@ CHROMIUM_ARGS = [
 
 def call(method, path, body=None, token=None, user_agent=None):
     """(status, JSON body or None, headers) of one request to the API."""
-    headers = {"content-type": "application/json"}
-    if user_agent:
-        headers["user-agent"] = user_agent
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(API + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw, status, answer_headers = response.read(), response.status, response.headers
-    except urllib.error.HTTPError as error:
-        raw, status, answer_headers = error.read(), error.code, error.headers
-    return status, (json.loads(raw) if raw else None), answer_headers
+    status, answer, headers, _ = api.request(API + path, method, body, token, user_agent)
+    return status, answer, headers
 
 
 def unique_login():
@@ -154,9 +144,10 @@ def note_relay_failure(page, response):
         page.relay_failures.append(path)
 
 
-def open_page(page, route=""):
-    """Loads the page; when the local router lost one of its files (a 500 of its own, or no answer
-    in 10 s), loads it again, at most twice, and says so."""
+def open_page(page, route="", ready=lambda page: page.wait_for_selector("main h1", timeout=10_000)):
+    """Loads the page (`ready` waits until it has rendered); when the local router lost one of its
+    files (a 500 of its own, or nothing rendered in time), loads it again, at most twice, and says
+    so."""
     for attempt in range(3):
         failures = len(page.relay_failures)
         if attempt:
@@ -164,11 +155,11 @@ def open_page(page, route=""):
             page.goto("about:blank")
         page.goto(f"{API}/{route}")
         try:
-            page.wait_for_selector("main h1", timeout=10_000)
+            ready(page)
         except Exception:
             if attempt == 2:
                 raise
-            print(f"the page did not load in 10 s ({page.relay_failures[failures:]}): loading it again")
+            print(f"the page did not render in time ({page.relay_failures[failures:]}): loading it again")
             continue
         if len(page.relay_failures) == failures:
             return

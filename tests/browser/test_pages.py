@@ -413,17 +413,7 @@ def test_the_api_reference_renders_the_contract_from_this_origin(page):
     Redoc, sandboxed under its own policy, and asks nothing of any other origin."""
     asked = []
     page.on("request", lambda request: asked.append(request.url))
-    for attempt in range(3):
-        failures = len(page.relay_failures)
-        page.goto(f"{API}/docs")
-        try:
-            page.get_by_role("heading", name="SignIn").first.wait_for(timeout=20_000)
-        except Exception:
-            if attempt == 2:
-                raise
-            continue
-        if len(page.relay_failures) == failures:
-            break
+    open_page(page, "docs", ready=lambda page: page.get_by_role("heading", name="SignIn").first.wait_for(timeout=20_000))
     expect(page.get_by_role("heading", name=re.compile("^Ward")).first).to_be_visible()
     expect(page.get_by_role("heading", name="Verify2FACode").first).to_be_visible()
     assert asked and all(url.startswith(API) or url.startswith(("blob:", "data:")) for url in asked), asked

@@ -279,6 +279,19 @@ pub async fn try_start_setup(
     .await
 }
 
+/// A personal access token of the session's account, named `name`, made at `now` with the
+/// default lifetime, `PASSWORD` and `client()`.
+pub async fn access_token(
+    app: &App,
+    session: &ward::domain::records::SessionPrincipal,
+    name: &str,
+    now: ward::Now,
+) -> ward::domain::access_token::CreatedToken {
+    ward::domain::access_token::create(&app.store, session, name, PASSWORD, None, &client(), now)
+        .await
+        .unwrap()
+}
+
 /// "View recovery codes" in-process, with the app's key ring and `client()`.
 pub async fn view_codes(
     app: &App,

@@ -117,17 +117,7 @@ async fn any_path_id_is_a_404_and_ends_nothing() {
     let session = account.session_token.clone();
     // Another session and a token, which no id below may end or revoke.
     let other = ward_tests::session_token(&app, &account.login, Now::current()).await;
-    let token = ward::domain::access_token::create(
-        &app.store,
-        &account.session,
-        "path-id",
-        ward_tests::PASSWORD,
-        None,
-        &ward_tests::client(),
-        Now::current(),
-    )
-    .await
-    .unwrap();
+    let token = ward_tests::access_token(&app, &account.session, "path-id", Now::current()).await;
     let ids = prop_oneof!["\\PC{0,80}", "[0-9a-fA-F]{30,34}", "[0-9a-f]{32}"];
     runner(200)
         .run(&ids, |id| {

@@ -84,17 +84,7 @@ async fn views_regenerations_tokens_and_ended_sessions_are_logged_in_order() {
     ward_tests::regenerate_codes(&app, &account.session, PASSWORD, now.plus_secs(2))
         .await
         .unwrap();
-    let token = ward::domain::access_token::create(
-        &app.store,
-        &account.session,
-        "log",
-        PASSWORD,
-        None,
-        &client(),
-        now.plus_secs(3),
-    )
-    .await
-    .unwrap();
+    let token = ward_tests::access_token(&app, &account.session, "log", now.plus_secs(3)).await;
     ward::domain::access_token::revoke(
         &app.store,
         &account.session,

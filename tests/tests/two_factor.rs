@@ -564,17 +564,8 @@ async fn no_secret_recovery_code_or_token_is_stored_in_clear() {
     ward_tests::view_codes(&app, &account.session, PASSWORD, account.enrolled_at)
         .await
         .unwrap();
-    let token = ward::domain::access_token::create(
-        &app.store,
-        &account.session,
-        "at-rest",
-        PASSWORD,
-        None,
-        &client(),
-        account.enrolled_at,
-    )
-    .await
-    .unwrap();
+    let token =
+        ward_tests::access_token(&app, &account.session, "at-rest", account.enrolled_at).await;
     let mfa = mfa_token(&app, &account.login, account.enrolled_at).await;
     let dump = ward_tests::scan_table_as_text(&app).await;
     assert!(

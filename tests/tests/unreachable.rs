@@ -57,17 +57,7 @@ async fn every_route_is_503_within_10_s(endpoint: &str) {
     let signed_in = ward_tests::signed_in_account(&live, "gone", now).await;
     let enrolled = ward_tests::enrolled_account(&live, "gone-2fa", now).await;
     let mfa_token = ward_tests::mfa_token(&live, &enrolled.login, now).await;
-    let token = ward::domain::access_token::create(
-        &live.store,
-        &signed_in.session,
-        "gone",
-        PASSWORD,
-        None,
-        &ward_tests::client(),
-        now,
-    )
-    .await
-    .unwrap();
+    let token = ward_tests::access_token(&live, &signed_in.session, "gone", now).await;
     let session = signed_in.session_token.as_str();
     let two_factor = enrolled.session_token.as_str();
     let password = json!({ "password": PASSWORD });

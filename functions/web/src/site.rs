@@ -18,17 +18,17 @@ pub struct Asset {
     pub gzip: &'static [u8],
 }
 
-include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+/// A document revalidated on every visit (`no-cache` with an `ETag`): `web/index.html` and
+/// `web/docs.html` with the assets' hashed names (`INDEX`, `DOCS`), and docs/openapi.yaml
+/// (`OPENAPI`). The compressed body is another representation, with a tag of its own.
+pub struct Document {
+    pub plain: &'static str,
+    pub gzip: &'static [u8],
+    pub etag: &'static str,
+    pub gzip_etag: &'static str,
+}
 
-/// `web/index.html` with the assets' hashed names.
-pub const PAGE: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
-const PAGE_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/index.html.gz"));
-/// `web/docs.html`, the API reference, with the assets' hashed names.
-pub const DOCS: &str = include_str!(concat!(env!("OUT_DIR"), "/docs.html"));
-const DOCS_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/docs.html.gz"));
-/// docs/openapi.yaml, the contract.
-pub const OPENAPI: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.yaml"));
-const OPENAPI_GZIP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/openapi.yaml.gz"));
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
      script-src 'self'; style-src 'self'; connect-src 'self'; object-src 'none'; \
@@ -87,22 +87,11 @@ pub fn respond(method: &Method, target: Target<'_>, headers: &HeaderMap) -> Resp
     }
     let head = method == Method::HEAD;
     let gzip = accepts_gzip(headers);
+    let html = "text/html; charset=utf-8";
     match target {
-        Target::Page => page(
-            head,
-            gzip,
-            headers,
-            (PAGE, PAGE_GZIP, INDEX_ETAG),
-            "text/html; charset=utf-8",
-        ),
+        Target::Page => revalidated(head, gzip, headers, &INDEX, html),
         Target::Docs => {
-            let mut response = page(
-                head,
-                gzip,
-                headers,
-                (DOCS, DOCS_GZIP, DOCS_ETAG),
-                "text/html; charset=utf-8",
-            );
+            let mut response = revalidated(head, gzip, headers, &DOCS, html);
             response.headers_mut().insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
@@ -110,13 +99,8 @@ pub fn respond(method: &Method, target: Target<'_>, headers: &HeaderMap) -> Resp
             response
         }
         Target::Contract => {
-            let mut response = page(
-                head,
-                gzip,
-                headers,
-                (OPENAPI, OPENAPI_GZIP, OPENAPI_ETAG),
-                "application/yaml; charset=utf-8",
-            );
+            let yaml = "application/yaml; charset=utf-8";
+            let mut response = revalidated(head, gzip, headers, &OPENAPI, yaml);
             // The contract is public: the sandboxed reference, and tools on other origins, read it.
             response.headers_mut().insert(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -145,27 +129,18 @@ pub fn respond(method: &Method, target: Target<'_>, headers: &HeaderMap) -> Resp
     }
 }
 
-/// A document revalidated on every visit: `(plain, gzipped, etag)`.
-type Revalidated = (&'static str, &'static [u8], &'static str);
-
-fn page(
+fn revalidated(
     head: bool,
     gzip: bool,
     headers: &HeaderMap,
-    (plain, compressed, etag): Revalidated,
+    document: &Document,
     media_type: &'static str,
 ) -> Response<Body> {
-    // The compressed body is another representation, with a tag of its own; a cache may send
-    // either back, or its weak form.
-    let tag = |gzip: bool| {
-        if gzip {
-            GZIP_ETAGS
-                .iter()
-                .find(|(plain, _)| *plain == etag)
-                .map_or(etag, |(_, gzipped)| *gzipped)
-        } else {
-            etag
-        }
+    // A cache may send either tag back, or its weak form.
+    let etag = if gzip {
+        document.gzip_etag
+    } else {
+        document.etag
     };
     let fresh = headers
         .get_all(header::IF_NONE_MATCH)
@@ -173,17 +148,23 @@ fn page(
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .map(|candidate| candidate.trim().trim_start_matches("W/"))
-        .any(|candidate| candidate == tag(gzip) || candidate == "*");
+        .any(|candidate| candidate == etag || candidate == "*");
     let status = if fresh {
         StatusCode::NOT_MODIFIED
     } else {
         StatusCode::OK
     };
     let mut response = with_security_headers(status, media_type);
-    encode(&mut response, head || fresh, gzip, plain, compressed);
+    encode(
+        &mut response,
+        head || fresh,
+        gzip,
+        document.plain,
+        document.gzip,
+    );
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::ETAG, HeaderValue::from_static(tag(gzip)));
+    headers.insert(header::ETAG, HeaderValue::from_static(etag));
     response
 }
 
@@ -312,7 +293,7 @@ mod tests {
         let page = respond(&Method::GET, Target::Page, &headers);
         assert_eq!(page.headers()["content-encoding"], "gzip");
         assert_eq!(page.headers()["vary"], "accept-encoding");
-        assert_eq!(gunzip(&page), PAGE);
+        assert_eq!(gunzip(&page), INDEX.plain);
         for asset in ASSETS {
             let name = asset.path.trim_start_matches("/assets/");
             let served = respond(&Method::GET, Target::Asset(name), &headers);
@@ -327,13 +308,16 @@ mod tests {
                 page.headers().get("content-encoding").is_none(),
                 "{refusing}"
             );
-            assert_eq!(text(&page), PAGE, "{refusing}");
+            assert_eq!(text(&page), INDEX.plain, "{refusing}");
         }
         headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("gzip;q=0.5"),
         );
-        assert_eq!(gunzip(&respond(&Method::GET, Target::Page, &headers)), PAGE);
+        assert_eq!(
+            gunzip(&respond(&Method::GET, Target::Page, &headers)),
+            INDEX.plain
+        );
     }
 
     #[test]
@@ -466,7 +450,7 @@ mod tests {
     #[test]
     fn the_page_is_revalidated_and_unchanged_pages_are_not_sent_again() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static(INDEX_ETAG));
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static(INDEX.etag));
         let response = respond(&Method::GET, Target::Page, &headers);
         assert_eq!(response.status(), 304);
         assert_eq!(text(&response), "");
