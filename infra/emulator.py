@@ -32,8 +32,10 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
   `ProvisionedThroughputExceededException`, `ThrottlingException`, `drop` (the connection is
   closed without an answer), or `hang` (a database that accepts a request and never answers it:
   the request is held, unapplied, until its rule is cleared, and then its connection is closed).
-  `operation` `*` is every operation (of DynamoDB and Secrets Manager alike), and an empty `match`
-  matches every body. `DELETE /_ward/faults[?match=...]` clears every rule (or those of that
+  `operation` `*` is every operation (of DynamoDB and Secrets Manager alike), a list names several,
+  and an empty `match` matches every body. With `"rate": N`, the first N matching requests of
+  every second are served and only those beyond fail: a partition that DynamoDB throttles above
+  its capacity (`served` counts the ones let through). `DELETE /_ward/faults[?match=...]` clears every rule (or those of that
   match); `GET` lists them with the number of times each has fired.
 
 Usage: python infra/emulator.py HOST PORT
@@ -224,16 +226,36 @@ _CANCELLATIONS = {
 _FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop", "hang"}
 
 
+def _operations(rule):
+    named = rule["operation"]
+    return set(named) if isinstance(named, list) else {named}
+
+
+def _within_rate(rule):
+    """For a rule with a `rate`: whether this request is one of the first `rate` of the last
+    second (then it is served, as DynamoDB serves a partition below its capacity)."""
+    now = time.monotonic()
+    window = rule.setdefault("_window", [])
+    window[:] = [at for at in window if now - at < 1.0]
+    if len(window) < rule["rate"]:
+        window.append(now)
+        rule["served"] = rule.get("served", 0) + 1
+        return True
+    return False
+
+
 def _matching_fault(operation, function, raw):
     text = raw.decode("utf-8", "replace")
     with _faults_lock:
         for rule in _faults:
-            if rule["remaining"] <= 0 or rule["operation"] not in (operation, "*"):
+            if rule["remaining"] <= 0 or not _operations(rule) & {operation, "*"}:
                 continue
             if rule.get("function") and rule["function"] != function:
                 continue
             if rule["match"] not in text:
                 continue
+            if rule.get("rate") is not None and _within_rate(rule):
+                return None
             rule["remaining"] -= 1
             rule["fired"] += 1
             return rule
@@ -321,7 +343,8 @@ def _switches(environ, start_response):
             with _faults_lock:
                 _faults[:] = [rule for rule in _faults if only and rule["match"] not in only]
         with _faults_lock:
-            return _json_response(start_response, "200 OK", {"faults": list(_faults)})
+            shown = [{k: v for k, v in rule.items() if not k.startswith("_")} for rule in _faults]
+            return _json_response(start_response, "200 OK", {"faults": shown})
     return _json_response(start_response, "404 Not Found", {"error": "unknown switch"})
 
 

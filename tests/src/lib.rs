@@ -630,6 +630,21 @@ pub async fn inject(operation: &str, matching: &str, fault: Fault, times: u32) {
     assert!(response.status().is_success(), "{}", response.status());
 }
 
+/// Makes the writes of `operations` whose body contains `matching` fail with `fault` beyond
+/// `per_second` a second, as DynamoDB throttles a partition above its capacity.
+pub async fn inject_above_rate(operations: &[&str], matching: &str, fault: Fault, per_second: u32) {
+    let response = http()
+        .post(format!("{}/_ward/faults", emulator_url()))
+        .json(&serde_json::json!({
+            "operation": operations, "match": matching, "fault": fault.name(),
+            "times": 1_000_000, "rate": per_second,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
 /// Removes the fault rules of `matching`, returning how many times each had fired.
 pub async fn clear_faults(matching: &str) -> Vec<u64> {
     let listed = switch("faults").await;

@@ -325,7 +325,7 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
     let token = session_token(&app, &login, now).await;
     assert_eq!(
         calls.take(),
-        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        ["Query", "UpdateItem", "TransactWriteItems"],
         "sign-in"
     );
 
@@ -334,7 +334,7 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
         .unwrap_err();
     assert_eq!(
         calls.take(),
-        ["GetItem", "UpdateItem", "PutItem"],
+        ["Query", "UpdateItem", "PutItem"],
         "sign-in, wrong password"
     );
 
@@ -349,7 +349,7 @@ async fn each_route_makes_its_documented_dynamodb_calls() {
     .unwrap_err();
     assert_eq!(
         calls.take(),
-        ["GetItem", "UpdateItem", "PutItem"],
+        ["Query", "UpdateItem", "PutItem"],
         "sign-in, unknown login: the same calls as a wrong password"
     );
 

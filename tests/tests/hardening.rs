@@ -372,16 +372,109 @@ async fn a_locked_known_login_and_a_locked_unknown_one_make_the_same_calls() {
 
     assert_eq!(
         seen[0][9].1,
-        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems"],
-        "the failure that locks: the count learnt, the lock set, the failure and the lock logged"
+        [
+            "Query",
+            "UpdateItem",
+            "UpdateItem",
+            "UpdateItem",
+            "TransactWriteItems"
+        ],
+        "the failure that locks: the count learnt, the lock set, the failure and the lock logged, \
+         the lock copied onto the login's claim (an unknown login's own record already holds it)"
     );
     let refused = &seen[0][10];
     assert!(matches!(refused.0, Error::TooManyAttempts { .. }));
     assert_eq!(
         refused.1,
-        ["GetItem", "UpdateItem"],
-        "a refusal writes nothing"
+        ["Query"],
+        "a refusal is the login's read alone: no write"
     );
+}
+
+#[tokio::test]
+async fn a_lock_is_copied_onto_each_first_read_and_then_refuses_from_it() {
+    let (app, calls) = counted_app().await;
+    let now = Now::current();
+    let owner = enrolled_account(&app, "copied", now).await;
+    // Two mfa_tokens before the lock; the one that starts it gets the copy with the lock.
+    let (first, second) = (
+        mfa_token(&app, &owner.login, now).await,
+        mfa_token(&app, &owner.login, now).await,
+    );
+    let wrong = SecondFactor::Code("000000".into());
+    for _ in 0..5 {
+        let answer = verify(&app, &first, &wrong, &client(), now).await;
+        assert!(matches!(
+            answer,
+            Err(Error::InvalidCode | Error::MfaTokenInvalid)
+        ));
+    }
+    calls.take();
+    let refused = verify(&app, &second, &wrong, &client(), now).await;
+    assert!(matches!(refused, Err(Error::TooManyAttempts { .. })));
+    assert_eq!(
+        calls.take(),
+        ["GetItem", "UpdateItem", "UpdateItem"],
+        "a token made before the lock: the lock learnt from the refused count, then copied"
+    );
+    for _ in 0..3 {
+        let refused = verify(&app, &second, &wrong, &client(), now).await;
+        assert!(matches!(refused, Err(Error::TooManyAttempts { .. })));
+        assert_eq!(calls.take(), ["GetItem"], "the token's read alone");
+    }
+
+    // The password: ten wrong ones lock it; a session learns of it once, then reads it.
+    for _ in 0..10 {
+        let _ =
+            accounts::sign_in(&app.store, &owner.login, "not the password", &client(), now).await;
+    }
+    calls.take();
+    for expected in [
+        &["GetItem", "UpdateItem", "UpdateItem"][..],
+        &["GetItem"],
+        &["GetItem"],
+    ] {
+        let session =
+            ward::domain::session::authenticate_session(&app.store, &owner.session_token, now)
+                .await
+                .unwrap();
+        let refused = ward::domain::access_token::create(
+            &app.store,
+            &session,
+            "locked",
+            PASSWORD,
+            None,
+            &client(),
+            now,
+        )
+        .await;
+        assert!(matches!(refused, Err(Error::TooManyAttempts { .. })));
+        assert_eq!(calls.take(), expected, "a password-confirmed route");
+    }
+}
+
+#[tokio::test]
+async fn the_right_password_on_the_attempt_that_locks_lifts_the_copy() {
+    let app = app().await;
+    let now = Now::current();
+    let login = signed_in_account(&app, "lifted", now).await.login;
+    for _ in 0..9 {
+        let _ = accounts::sign_in(&app.store, &login, "not the password", &client(), now).await;
+    }
+    // The tenth attempt sets the lock (and copies it onto the claim) before its check; the
+    // password is right, so the count starts again and the copy goes with it.
+    accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    for attempt in 1..=9 {
+        let answer =
+            accounts::sign_in(&app.store, &login, "not the password", &client(), now).await;
+        assert_eq!(
+            answer.unwrap_err(),
+            Error::InvalidCredentials,
+            "wrong attempt {attempt} after the success is checked"
+        );
+    }
 }
 
 #[tokio::test]
@@ -424,11 +517,7 @@ async fn a_login_dormant_past_the_count_lifetime_costs_the_calls_of_an_unknown_o
         assert_eq!(answer.unwrap_err(), Error::InvalidCredentials);
         seen.push(calls.take());
     }
-    assert_eq!(
-        seen[0],
-        ["GetItem", "UpdateItem", "PutItem"],
-        "dormant login"
-    );
+    assert_eq!(seen[0], ["Query", "UpdateItem", "PutItem"], "dormant login");
     assert_eq!(
         seen[0], seen[1],
         "a dormant login and an unknown one cost alike"

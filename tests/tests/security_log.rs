@@ -253,7 +253,7 @@ async fn each_two_factor_route_makes_its_documented_dynamodb_calls() {
     let token = mfa_token(&app, &account.login, now).await;
     assert_eq!(
         calls.take(),
-        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        ["Query", "UpdateItem", "TransactWriteItems"],
         "sign-in, 2FA required"
     );
 

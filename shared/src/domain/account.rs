@@ -6,7 +6,8 @@ use super::ports::{
     AccountCreated, AccountStore, SessionOpened, SessionStore, ThrottleStore, Written,
 };
 use super::records::{
-    Account, Counter, Entry, EventKind, NewAccount, NewMfaPending, Precondition, Subject,
+    Account, Counter, Entry, EventKind, FirstRead, LoginRead, NewAccount, NewMfaPending,
+    Precondition, Subject,
 };
 use super::second_factor::{MFA_PREFIX, MFA_TOKEN_LIFETIME_SECS};
 use super::session::{new_session, SESSION_LIFETIME_SECS};
@@ -96,15 +97,25 @@ where
     let login = normalise_login(login)?;
     check_presented_password(presented)?;
 
-    let owner = store.login_owner(&login).await?;
-    let subject = match &owner {
-        Some(account_id) => Subject::Account(account_id),
-        None => Subject::UnknownLogin(&login),
+    let LoginRead { owner, locks } = store.login(&login).await?;
+    let (subject, first_read) = match &owner {
+        Some(account_id) => (Subject::Account(account_id), FirstRead::Claim(&login)),
+        None => (
+            Subject::UnknownLogin(&login),
+            FirstRead::UnknownLogin(&login),
+        ),
     };
     // None: the account was deleted since its login was read.
-    let admission = throttle::admit(store, subject, Counter::Password, Precondition::None, now)
-        .await?
-        .ok();
+    let admission = throttle::admit(
+        store,
+        subject,
+        Counter::Password,
+        Precondition::None,
+        (first_read, locks),
+        now,
+    )
+    .await?
+    .ok();
     let account = admission
         .as_ref()
         .and_then(|admission| admission.account.as_ref());
@@ -127,6 +138,9 @@ where
     let Some(account) = account else {
         return Err(Error::InvalidCredentials);
     };
+    if let Some(admission) = &admission {
+        throttle::lift_started_lock(store, admission).await;
+    }
 
     // A hash made under an older policy is replaced, in the same write as the count's reset.
     let rehash = match password::needs_rehash(&account.password_hash) {

@@ -24,6 +24,8 @@ struct State {
     accounts: HashMap<String, Account>,
     counts: HashMap<(String, Counter), Count>,
     logins: HashMap<String, String>,
+    /// Locks copied onto logins' claims.
+    claim_locks: HashMap<String, Locks>,
     unknown_logins: HashMap<String, Count>,
     sessions: HashMap<String, (SessionRecord, i64)>,
     mfa: HashMap<String, (MfaPending, i64)>,
@@ -76,6 +78,7 @@ impl State {
                     account_id: session.account_id.clone(),
                     login: session.login.clone(),
                     session_id: session.session_id.clone(),
+                    locks: Locks::default(),
                 },
                 session.expires_at,
             ),
@@ -134,8 +137,17 @@ impl Memory {
 }
 
 impl AccountStore for Memory {
-    async fn login_owner(&self, login: &str) -> Stored<Option<String>> {
-        Ok(self.state().logins.get(login).cloned())
+    async fn login(&self, login: &str) -> Stored<LoginRead> {
+        let state = self.state();
+        let owner = state.logins.get(login).cloned();
+        let locks = match owner {
+            Some(_) => state.claim_locks.get(login).copied().unwrap_or_default(),
+            None => Locks {
+                password: state.unknown_logins.get(login).copied(),
+                second_factor: None,
+            },
+        };
+        Ok(LoginRead { owner, locks })
     }
 
     async fn account(&self, account_id: &str) -> Stored<Option<Account>> {
@@ -245,6 +257,65 @@ impl ThrottleStore for Memory {
         }
         Ok(())
     }
+
+    async fn copy_lock(&self, to: FirstRead<'_>, counter: Counter, count: Count) -> Stored<()> {
+        let mut state = self.state();
+        let copy = match to {
+            FirstRead::Claim(login) => state
+                .claim_locks
+                .entry(login.to_string())
+                .or_default()
+                .of_mut(counter),
+            FirstRead::UnknownLogin(login) => {
+                if let Some(own) = state.unknown_logins.get_mut(login) {
+                    if own.locked_until < count.locked_until {
+                        *own = count;
+                    }
+                }
+                return Ok(());
+            }
+            FirstRead::Session(digest) => {
+                let locks = if let Some((record, _)) = state.sessions.get_mut(digest) {
+                    &mut record.locks
+                } else if let Some((pending, _)) = state.mfa.get_mut(digest) {
+                    &mut pending.locks
+                } else {
+                    return Ok(());
+                };
+                locks.of_mut(counter)
+            }
+        };
+        if copy.is_none_or(|held| held.locked_until < count.locked_until) {
+            *copy = Some(count);
+        }
+        Ok(())
+    }
+
+    async fn lift_lock(
+        &self,
+        from: FirstRead<'_>,
+        counter: Counter,
+        locked_until: i64,
+    ) -> Stored<()> {
+        let mut state = self.state();
+        let locks = match from {
+            FirstRead::Claim(login) => state.claim_locks.get_mut(login),
+            FirstRead::UnknownLogin(_) => None,
+            FirstRead::Session(digest) => match state.sessions.get_mut(digest) {
+                Some((record, _)) => Some(&mut record.locks),
+                None => state
+                    .mfa
+                    .get_mut(digest)
+                    .map(|(pending, _)| &mut pending.locks),
+            },
+        };
+        if let Some(copy) = locks.map(|locks| locks.of_mut(counter)) {
+            if copy.is_some_and(|held| held.locked_until == locked_until) {
+                *copy = None;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl SessionStore for Memory {
@@ -333,6 +404,7 @@ impl SessionStore for Memory {
                     login: pending.login.clone(),
                     generation: pending.generation,
                     attempts: 0,
+                    locks: Locks::default(),
                 },
                 pending.expires_at,
             ),

@@ -3,7 +3,9 @@
 
 use super::error::Error;
 use super::ports::{ThrottleStore, Written};
-use super::records::{Account, Counter, EventKind, Precondition, SessionPrincipal, Subject};
+use super::records::{
+    Account, Counter, EventKind, FirstRead, Precondition, SessionPrincipal, Subject,
+};
 use super::throttle;
 use super::{Now, Origin};
 use crate::crypto::password;
@@ -40,9 +42,20 @@ pub async fn confirm_password(
     check_presented_password(presented)?;
     let account_id = principal.account_id.as_str();
     let subject = Subject::Account(account_id);
-    let mut admission = throttle::admit(store, subject, Counter::Password, Precondition::None, now)
-        .await?
-        .map_err(|_| Error::Unauthorized)?;
+    let first = (
+        FirstRead::Session(&principal.session_digest),
+        principal.locks,
+    );
+    let mut admission = throttle::admit(
+        store,
+        subject,
+        Counter::Password,
+        Precondition::None,
+        first,
+        now,
+    )
+    .await?
+    .map_err(|_| Error::Unauthorized)?;
     let Some(account) = admission.account.take() else {
         return Err(Error::Unauthorized);
     };
@@ -59,6 +72,7 @@ pub async fn confirm_password(
         tracing::info!(account_id, "wrong password on a password-confirmed route");
         return Err(Error::InvalidPassword);
     }
+    throttle::lift_started_lock(store, &admission).await;
     Ok(account)
 }
 

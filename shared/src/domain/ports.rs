@@ -200,8 +200,9 @@ pub enum TokenCreated {
 // ---- ports ----
 
 pub trait AccountStore: Send + Sync {
-    /// The account that owns a login.
-    fn login_owner(&self, login: &str) -> impl Future<Output = Stored<Option<String>>> + Send;
+    /// The account that owns a login, and the login's locks: one read of the login's claim and,
+    /// for a login without an account, its own record.
+    fn login(&self, login: &str) -> impl Future<Output = Stored<LoginRead>> + Send;
     /// A strongly consistent read of an account.
     fn account(&self, account_id: &str) -> impl Future<Output = Stored<Option<Account>>> + Send;
     /// The account and the claim of its login, together: of two sign-ups of one login, one wins.
@@ -223,6 +224,21 @@ pub trait ThrottleStore: Send + Sync {
     ) -> impl Future<Output = Stored<Written>> + Send;
     /// Writes what a failed attempt leaves: all of it or nothing.
     fn record_failure(&self, failure: &Failure<'_>) -> impl Future<Output = Stored<()>> + Send;
+    /// Copies a lock onto the record an attempt read first, unless that record already shows a
+    /// lock at least as long (or is gone).
+    fn copy_lock(
+        &self,
+        to: FirstRead<'_>,
+        counter: Counter,
+        count: Count,
+    ) -> impl Future<Output = Stored<()>> + Send;
+    /// Removes a copied lock from that record, if it is still the one ending at `locked_until`.
+    fn lift_lock(
+        &self,
+        from: FirstRead<'_>,
+        counter: Counter,
+        locked_until: i64,
+    ) -> impl Future<Output = Stored<()>> + Send;
 }
 
 pub trait SessionStore: Send + Sync {

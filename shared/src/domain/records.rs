@@ -101,7 +101,11 @@ pub struct NewAccount {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     /// A signed-in session; `digest` is the key of its record, `session_id` its listed id.
-    Session { digest: String, session_id: String },
+    Session {
+        digest: String,
+        session_id: String,
+        locks: Locks,
+    },
     /// A personal access token.
     Token { token_id: String },
 }
@@ -122,6 +126,8 @@ pub struct SessionPrincipal {
     pub session_digest: String,
     /// The id under which the session is listed (`GET /v1/sessions`).
     pub session_id: String,
+    /// The account's locks as copied onto the session's record.
+    pub locks: Locks,
 }
 
 // ---- sessions ----
@@ -132,6 +138,7 @@ pub struct SessionRecord {
     pub account_id: String,
     pub login: String,
     pub session_id: String,
+    pub locks: Locks,
 }
 
 /// A session about to be opened: its record and its listing entry.
@@ -167,6 +174,8 @@ pub struct MfaPending {
     pub generation: i64,
     /// Wrong codes presented with it so far.
     pub attempts: i64,
+    /// The account's locks as copied onto the token's record.
+    pub locks: Locks,
 }
 
 #[derive(Debug, Clone)]
@@ -319,6 +328,52 @@ pub enum Precondition {
     /// Two-factor authentication is off (confirming a setup: guesses against an enabled
     /// account's setup must not count against its sign-ins).
     TwoFactorOff,
+}
+
+/// A login's lock as its claim (or, for an unknown login, its own record) shows it, and the
+/// login's owner if it has one: SignIn's first read, one Query of the login's partition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginRead {
+    pub owner: Option<String>,
+    pub locks: Locks,
+}
+
+/// The locks copied onto the record an attempt reads first (a login's claim or an unknown
+/// login's record, a session, an `mfa_token`), as counts: while one holds, the attempt is refused
+/// from that read and writes nothing. Copies are hints: the account's own count decides, and a
+/// lock missing here is learned from the count's conditional write and then copied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Locks {
+    pub password: Option<Count>,
+    pub second_factor: Option<Count>,
+}
+
+impl Locks {
+    pub fn of(&self, counter: Counter) -> Option<Count> {
+        match counter {
+            Counter::Password => self.password,
+            Counter::SecondFactor => self.second_factor,
+        }
+    }
+
+    pub fn of_mut(&mut self, counter: Counter) -> &mut Option<Count> {
+        match counter {
+            Counter::Password => &mut self.password,
+            Counter::SecondFactor => &mut self.second_factor,
+        }
+    }
+}
+
+/// The record an attempt read first, where a lock it learns of is copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRead<'a> {
+    /// A known login's claim.
+    Claim(&'a str),
+    /// An unknown login's own record (which holds its count, so the copy changes nothing; it is
+    /// made so that known and unknown logins make the same calls).
+    UnknownLogin(&'a str),
+    /// A session's or an `mfa_token`'s record, by its digest.
+    Session(&'a str),
 }
 
 /// A subject's count of consecutive failures, as last seen.

@@ -12,7 +12,7 @@ use super::error::Error;
 use super::ports::{
     Acceptance, Accepted, AcceptedOutcome, KeySource, SessionStore, ThrottleStore, TwoFactorStore,
 };
-use super::records::{Counter, Entry, EventKind, Precondition, Subject};
+use super::records::{Counter, Entry, EventKind, FirstRead, Precondition, Subject};
 use super::session::{new_session, SESSION_LIFETIME_SECS};
 use super::throttle::{self, Admission};
 use super::{recovery, Now, Origin};
@@ -71,6 +71,7 @@ where
         subject,
         Counter::SecondFactor,
         Precondition::None,
+        (FirstRead::Session(&mfa_digest), pending.locks),
         now,
     )
     .await?
@@ -103,6 +104,7 @@ where
     let Some(accepted) = accepted else {
         return Err(refuse(store, account_id, &admission, &mfa_digest, origin, now).await);
     };
+    throttle::lift_started_lock(store, &admission).await;
     let reseal = match secret {
         Some(secret) if !keys.is_current(&enrolment.secret) => Some((
             enrolment.secret.clone(),
@@ -157,9 +159,9 @@ where
 /// the lock's `throttled` entry when this failure started one). The account's count was already
 /// raised when the attempt was counted.
 async fn refuse(
-    store: &impl TwoFactorStore,
+    store: &(impl TwoFactorStore + ThrottleStore),
     account_id: &str,
-    admission: &Admission,
+    admission: &Admission<'_>,
     mfa_digest: &str,
     origin: &Origin,
     now: Now,

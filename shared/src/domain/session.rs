@@ -25,11 +25,16 @@ impl Principal {
     /// Routes that change security settings take a session, never a personal access token.
     pub fn require_session(self) -> Result<SessionPrincipal, Error> {
         match self.credential {
-            Credential::Session { digest, session_id } => Ok(SessionPrincipal {
+            Credential::Session {
+                digest,
+                session_id,
+                locks,
+            } => Ok(SessionPrincipal {
                 account_id: self.account_id,
                 login: self.login,
                 session_digest: digest,
                 session_id,
+                locks,
             }),
             Credential::Token { .. } => Err(Error::SessionRequired),
         }
@@ -107,6 +112,7 @@ where
             credential: Credential::Session {
                 digest,
                 session_id: session.session_id,
+                locks: session.locks,
             },
         });
     }

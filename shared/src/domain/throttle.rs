@@ -14,10 +14,16 @@
 //!  while a lock holds: refused with its remaining wait, nothing counted or written
 //!  30 days after the last failure: the count starts again at 1
 //! ```
+//!
+//! A lock is copied onto the records attempts read first (a login's claim, a session, an
+//! `mfa_token`), so that while it holds an attempt is refused from the read it makes anyway: a
+//! flood on one login spends none of its account item's write capacity ([`admit`]).
 
 use super::error::Error;
 use super::ports::{Attempt, CountStep, Counted, Failure, ThrottleStore};
-use super::records::{Account, Count, Counter, Entry, EventKind, Precondition, Subject};
+use super::records::{
+    Account, Count, Counter, Entry, EventKind, FirstRead, Locks, Precondition, Subject,
+};
 use super::{Now, Origin};
 
 /// The longest wait, 15 minutes.
@@ -100,30 +106,61 @@ pub fn next_step(seen: Option<Count>, threshold: i64, now: Now) -> Next {
 
 /// An attempt that may be checked.
 #[derive(Debug, Clone)]
-pub struct Admission {
+pub struct Admission<'a> {
     /// For an account, the account as it is now.
     pub account: Option<Account>,
-    /// This attempt, if it fails, is the one that starts a lock: its failure writes the lock's
-    /// single `throttled` entry, right after its own.
-    pub starts_lock: bool,
+    /// Set when this attempt, if it fails, is the one that starts a lock (the lock is already
+    /// set, and copied onto the record the attempt read first): its failure writes the lock's
+    /// single `throttled` entry, right after its own; its success lifts the copy.
+    pub starts_lock: Option<StartedLock<'a>>,
+}
+
+/// A lock as the attempt that started it set it, and where it is copied.
+#[derive(Debug, Clone, Copy)]
+pub struct StartedLock<'a> {
+    pub first_read: FirstRead<'a>,
+    pub counter: Counter,
+    pub count: Count,
 }
 
 /// Counts an attempt before it is checked, or refuses it with 429 while the subject is locked. A
-/// refusal writes nothing: the lock's `throttled` entry was written by the failure that started
-/// it. `Err(account)`: the account does not exist (None), or `precondition` does not hold for it.
-pub async fn admit(
+/// refusal writes nothing on the account: the lock's `throttled` entry was written by the failure
+/// that started it.
+///
+/// `first` is the record the attempt read first, with the locks copied onto it. While one of
+/// them holds, the attempt is refused from that read, with no further call: a flood on one login
+/// costs its account's item no write and cannot get its owner's own requests throttled. A lock
+/// not copied yet is learned from the count's conditional write, and then copied, so that the
+/// next attempts through that record are refused from their read.
+///
+/// `Err(account)`: the account does not exist (None), or `precondition` does not hold for it.
+pub async fn admit<'a>(
     store: &impl ThrottleStore,
     subject: Subject<'_>,
     counter: Counter,
     precondition: Precondition,
+    first: (FirstRead<'a>, Locks),
     now: Now,
-) -> Result<Result<Admission, Option<Account>>, Error> {
-    let mut seen = None;
+) -> Result<Result<Admission<'a>, Option<Account>>, Error> {
+    let (first_read, locks) = first;
+    // A copy counts only while its lock holds: an old one says nothing of the count since.
+    let mut seen = locks
+        .of(counter)
+        .filter(|copy| copy.locked_until > now.secs());
     // Each round either counts or learns the current count; contention ends within a few rounds.
-    for _ in 0..COUNT_ROUNDS {
+    for round in 0..COUNT_ROUNDS {
         let (step, starts_lock) = match next_step(seen, counter.threshold(), now) {
             Next::Count { step, starts_lock } => (step, starts_lock),
-            Next::Locked { retry_after } => return Err(Error::TooManyAttempts { retry_after }),
+            Next::Locked { retry_after } => {
+                // After round 0 the lock was learned from a conditional write: it is copied for
+                // the next attempts, and the refusal stands whether or not the copy is kept.
+                if let (1.., Some(count)) = (round, seen) {
+                    if let Err(error) = store.copy_lock(first_read, counter, count).await {
+                        tracing::warn!(%error, "a lock was not copied onto the first read");
+                    }
+                }
+                return Err(Error::TooManyAttempts { retry_after });
+            }
         };
         let attempt = Attempt {
             subject,
@@ -134,10 +171,38 @@ pub async fn admit(
         };
         match store.count_attempt(&attempt).await? {
             Counted::Counted(account) => {
+                let starts_lock = match (starts_lock, step) {
+                    (
+                        true,
+                        CountStep::Lock {
+                            seen_failures,
+                            until,
+                        },
+                    ) => Some(StartedLock {
+                        first_read,
+                        counter,
+                        count: Count {
+                            failures: seen_failures + 1,
+                            locked_until: until,
+                            last_at: now.secs(),
+                        },
+                    }),
+                    _ => None,
+                };
+                // The lock holds from this write on: copied at once, so that concurrent attempts
+                // are refused from their read rather than from a write on the account's item.
+                if let Some(lock) = starts_lock {
+                    if let Err(error) = store
+                        .copy_lock(lock.first_read, lock.counter, lock.count)
+                        .await
+                    {
+                        tracing::warn!(%error, "a new lock was not copied onto the first read");
+                    }
+                }
                 return Ok(Ok(Admission {
                     account,
                     starts_lock,
-                }))
+                }));
             }
             Counted::AccountMissing => return Ok(Err(None)),
             Counted::PreconditionFailed(account) => return Ok(Err(Some(account))),
@@ -151,13 +216,13 @@ pub async fn admit(
 /// entry one millisecond after it, so the log lists them in the order they happened.
 pub fn failure<'a>(
     subject: Subject<'a>,
-    admission: &Admission,
+    admission: &Admission<'_>,
     kind: EventKind,
     origin: &Origin,
     now: Now,
 ) -> Failure<'a> {
     let mut entries = vec![Entry::new(kind, origin, now)];
-    if admission.starts_lock {
+    if admission.starts_lock.is_some() {
         entries.push(Entry::new(EventKind::Throttled, origin, now.plus_millis(1)));
     }
     Failure { subject, entries }
@@ -167,7 +232,7 @@ pub fn failure<'a>(
 pub async fn record_failure(
     store: &impl ThrottleStore,
     subject: Subject<'_>,
-    admission: &Admission,
+    admission: &Admission<'_>,
     kind: EventKind,
     origin: &Origin,
     now: Now,
@@ -176,6 +241,21 @@ pub async fn record_failure(
         .record_failure(&failure(subject, admission, kind, origin, now))
         .await?;
     Ok(())
+}
+
+/// The attempt that started a lock succeeded (its success resets the count): the lock's copy on
+/// the record it read first goes too. When that write is lost, the copy refuses attempts through
+/// that record until the lock's end, as the lock would have had the attempt failed.
+pub async fn lift_started_lock(store: &impl ThrottleStore, admission: &Admission<'_>) {
+    let Some(lock) = admission.starts_lock else {
+        return;
+    };
+    if let Err(error) = store
+        .lift_lock(lock.first_read, lock.counter, lock.count.locked_until)
+        .await
+    {
+        tracing::warn!(%error, "a lifted lock's copy was not removed");
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use super::ports::{
     WhileEnabled,
 };
 use super::records::{
-    Counter, Entry, EventKind, PendingSecret, Precondition, SessionPrincipal, Subject, TwoFactor,
+    Counter, Entry, EventKind, FirstRead, PendingSecret, Precondition, SessionPrincipal, Subject,
+    TwoFactor,
 };
 use super::{recovery, session, throttle};
 use super::{Now, Origin};
@@ -97,6 +98,10 @@ where
         subject,
         Counter::SecondFactor,
         Precondition::TwoFactorOff,
+        (
+            FirstRead::Session(&principal.session_digest),
+            principal.locks,
+        ),
         now,
     )
     .await?
@@ -128,6 +133,7 @@ where
         tracing::info!(account_id, "wrong code confirming a setup");
         return refuse(Error::InvalidCode).await;
     };
+    throttle::lift_started_lock(store, &admission).await;
     let (codes, stored) = recovery::new_code_set(keys, account_id)?;
     let mut seen_seq = account.session_seq;
     // The sessions ended with the enable are logged just after it.

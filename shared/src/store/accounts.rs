@@ -18,6 +18,14 @@ fn subject_key(subject: Subject<'_>) -> (String, String) {
     }
 }
 
+fn first_read_key(first_read: FirstRead<'_>) -> (String, String) {
+    match first_read {
+        FirstRead::Claim(login) => keys::login(login),
+        FirstRead::UnknownLogin(login) => keys::login_throttle(login),
+        FirstRead::Session(digest) => keys::session(digest),
+    }
+}
+
 /// The writes of a failed attempt's entries. An unknown login gets writes of the same number,
 /// kind and lifetime, on its own items, so that its failures and locks cost what a known login's
 /// cost.
@@ -45,12 +53,28 @@ fn failure_writes(
 }
 
 impl AccountStore for Store {
-    async fn login_owner(&self, login: &str) -> Stored<Option<String>> {
-        let claim = self.get(keys::login(login)).await?;
-        Ok(claim
-            .as_ref()
-            .and_then(|item| get_s(item, "account_id"))
-            .map(str::to_string))
+    async fn login(&self, login: &str) -> Stored<LoginRead> {
+        // One read of the login's partition: its claim and, when it has no account, its own
+        // record (whatever else the partition holds sorts outside the range).
+        let (claim_key, throttle_key) = (keys::login(login), keys::login_throttle(login));
+        let items = self
+            .query_range(&claim_key.0, &claim_key.1, &throttle_key.1)
+            .await?;
+        let with_sort = |sort: &str| items.iter().find(|item| get_s(item, "sk") == Some(sort));
+        if let Some(claim) = with_sort(&claim_key.1) {
+            return Ok(LoginRead {
+                owner: Some(required_s(claim, "account_id")?),
+                locks: locks_in(claim),
+            });
+        }
+        Ok(LoginRead {
+            owner: None,
+            locks: Locks {
+                password: with_sort(&throttle_key.1)
+                    .and_then(|own| count_in(own, Counter::Password)),
+                second_factor: None,
+            },
+        })
     }
 
     async fn account(&self, account_id: &str) -> Stored<Option<Account>> {
@@ -180,6 +204,36 @@ impl ThrottleStore for Store {
 
     async fn record_failure(&self, failure: &Failure<'_>) -> Stored<()> {
         self.write_all(failure_writes(self, failure)?).await
+    }
+
+    async fn copy_lock(&self, to: FirstRead<'_>, counter: Counter, count: Count) -> Stored<()> {
+        let update = ConditionalUpdate::new(first_read_key(to))
+            .name("#failures", failures(counter))
+            .name("#locked", locked_until(counter))
+            .name("#last", last_failure(counter))
+            .set("#failures = :failures")
+            .set("#locked = :locked")
+            .set("#last = :last")
+            .condition("attribute_exists(pk)")
+            .condition("attribute_not_exists(#locked) OR #locked < :locked")
+            .value(":failures", n(count.failures))
+            .value(":locked", n(count.locked_until))
+            .value(":last", n(count.last_at));
+        // Refused: the record is gone, or already shows this lock (an unknown login's own record
+        // always does); either way there is nothing to copy.
+        let _ = self.update(update).await?;
+        Ok(())
+    }
+
+    async fn lift_lock(&self, from: FirstRead<'_>, counter: Counter, until: i64) -> Stored<()> {
+        let update = ConditionalUpdate::new(first_read_key(from))
+            .name("#locked", locked_until(counter))
+            .remove("#locked")
+            .condition("#locked = :locked")
+            .value(":locked", n(until));
+        // Refused: another lock was copied since, or the record is gone.
+        let _ = self.update(update).await?;
+        Ok(())
     }
 }
 

@@ -378,6 +378,29 @@ impl Store {
             .map_err(|error| classify("PutItem", &error))
     }
 
+    /// The items of a partition whose sort keys lie in `from..=to`, in one strongly consistent
+    /// read (for a partition of a few small items).
+    pub async fn query_range(
+        &self,
+        pk: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Item>, StorageError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .consistent_read(true)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .send()
+            .await
+            .map_err(|error| classify("Query", &error))?;
+        Ok(output.items.unwrap_or_default())
+    }
+
     /// Every live item of a partition under a sort-key prefix, page after page.
     pub async fn query_live(
         &self,

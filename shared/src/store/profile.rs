@@ -65,6 +65,24 @@ pub(super) fn last_failure(counter: Counter) -> &'static str {
     }
 }
 
+/// A count as an item holds it: the account's own, or a lock copied onto a claim or a session
+/// (None: the item holds no lock of this counter).
+pub(super) fn count_in(item: &Item, counter: Counter) -> Option<Count> {
+    Some(Count {
+        locked_until: get_n(item, locked_until(counter))?,
+        failures: get_n(item, failures(counter)).unwrap_or(0),
+        last_at: get_n(item, last_failure(counter)).unwrap_or(0),
+    })
+}
+
+/// The locks copied onto a claim, a session or an `mfa_token`.
+pub(super) fn locks_in(item: &Item) -> Locks {
+    Locks {
+        password: count_in(item, Counter::Password),
+        second_factor: count_in(item, Counter::SecondFactor),
+    }
+}
+
 /// The update a success merges into its write: the count starts again (on an account that
 /// exists; a reset never creates an item).
 pub(super) fn reset(account_id: &str, counter: Counter) -> ConditionalUpdate {

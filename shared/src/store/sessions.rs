@@ -3,7 +3,7 @@
 
 use super::events::event_put;
 use super::item::*;
-use super::profile::{opening_session, password_reset, while_two_factor};
+use super::profile::{locks_in, opening_session, password_reset, while_two_factor};
 use super::{keys, StorageError, Store, Transaction};
 use crate::domain::ports::*;
 use crate::domain::records::*;
@@ -138,6 +138,7 @@ impl SessionStore for Store {
             account_id: required_s(&item, "account_id")?,
             login: required_s(&item, "login")?,
             session_id: session_id.to_string(),
+            locks: locks_in(&item),
         }))
     }
 
@@ -153,6 +154,7 @@ impl SessionStore for Store {
             login: required_s(&item, "login")?,
             generation: get_n(&item, "generation").unwrap_or(0),
             attempts: get_n(&item, "attempts").unwrap_or(0),
+            locks: locks_in(&item),
         }))
     }
 
