@@ -22,8 +22,12 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
   IAM checks (`dynamodb:PutItem`, `UpdateItem`, `DeleteItem`, `ConditionCheckItem`), a
   `TransactGetItems` as `GetItem`s. Beside them, `"requests": [{"function", "operation", "count"}]`
   counts the requests themselves (a transaction is one), the round trips a route costs
-  (`operation` is the `X-Amz-Target`, e.g. `DynamoDB_20120810.GetItem`). `DELETE /_ward/calls`
-  forgets both.
+  (`operation` is the `X-Amz-Target`, e.g. `DynamoDB_20120810.GetItem`), and `"units":
+  [{"function", "partition", "read", "write"}]` the capacity units DynamoDB would bill, per
+  partition key (a write unit per KB of the larger of the item before and after, at least one,
+  also when a condition refuses the write, twice that in a transaction; a read unit per 4 KB read
+  consistently, half as much eventually; requests a fault rule refused cost nothing, as a
+  throttled request costs nothing on DynamoDB). `DELETE /_ward/calls` forgets all three.
 - `POST /_ward/faults` `{"operation", "match", "fault", "times", "function"}`: the next `times`
   requests of that operation whose body contains `match` (and, if given, that come from that
   function) fail the way DynamoDB fails under contention and overload, before anything is applied:
@@ -319,6 +323,7 @@ def _switches(environ, start_response):
             with _calls_lock:
                 _calls.clear()
                 _requests.clear()
+                _units.clear()
         with _calls_lock:
             calls = [
                 {"function": f, "action": a, "resource": r, "count": c} for (f, a, r), c in sorted(_calls.items())
@@ -326,7 +331,10 @@ def _switches(environ, start_response):
             requests = [
                 {"function": f, "operation": o, "count": c} for (f, o), c in sorted(_requests.items())
             ]
-        return _json_response(start_response, "200 OK", {"calls": calls, "requests": requests})
+            units = [
+                {"function": f, "partition": p, "read": r, "write": w} for (f, p), (r, w) in sorted(_units.items())
+            ]
+        return _json_response(start_response, "200 OK", {"calls": calls, "requests": requests, "units": units})
     if path == "/_ward/faults":
         if method == "POST":
             length = _content_length(environ)
@@ -378,10 +386,130 @@ def switched(app):
     return application
 
 
+_units = {}  # (function, partition) -> [read units, write units]
+
+
+def _size(attributes):
+    """An item's size as DynamoDB bills it, near enough: names and values in bytes."""
+
+    def value_size(value):
+        kind, inner = next(iter(value.items()))
+        if kind in ("S", "B"):
+            return len(inner.encode("utf-8"))
+        if kind == "N":
+            return len(inner.lstrip("-").replace(".", "")) // 2 + 2
+        if kind in ("BOOL", "NULL"):
+            return 1
+        if kind in ("SS", "BS"):
+            return sum(len(item.encode("utf-8")) for item in inner)
+        if kind == "NS":
+            return sum(len(item) // 2 + 2 for item in inner)
+        if kind == "L":
+            return 3 + sum(1 + value_size(item) for item in inner)
+        if kind == "M":
+            return 3 + sum(1 + len(key.encode("utf-8")) + value_size(item) for key, item in inner.items())
+        return 0
+
+    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in (attributes or {}).items())
+
+
+def _backend(environ):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    region = re.search(r"Credential=[^/]+/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region.group(1) if region else "us-east-1"]
+
+
+def _stored(backend, table, key):
+    try:
+        item = backend.get_item(table, key)
+    except Exception:
+        return None
+    return item.to_json()["Attributes"] if item else None
+
+
+def _writes_of(operation, body):
+    """(table, key, item written or None) of each item a write request touches."""
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return [(body.get("TableName"), body.get("Key") or _key_of(body.get("Item")), body.get("Item"))]
+    if operation == "TransactWriteItems":
+        touched = []
+        for entry in body.get("TransactItems", []):
+            kind, op = next(iter(entry.items()))
+            touched.append((op.get("TableName"), op.get("Key") or _key_of(op.get("Item")), op.get("Item")))
+        return touched
+    return []
+
+
+def _key_of(item):
+    return {name: item[name] for name in ("pk", "sk") if item and name in item} or None
+
+
+def _partition(key):
+    return (key or {}).get("pk", {}).get("S", "")
+
+
+def _count_units(function, environ, operation, body, run):
+    """Runs the request and books the capacity units DynamoDB would bill for it, per partition:
+    a write unit per KB of the larger of the item before and after (at least one, also when a
+    condition refuses it), twice that in a transaction; a read unit per 4 KB read consistently,
+    half as much eventually."""
+    writes = _writes_of(operation, body)
+    try:
+        backend = _backend(environ)
+    except Exception:
+        return run()
+    before = [_stored(backend, table, key) if table and key else None for table, key, _ in writes]
+    response = run()
+    booked = []
+    factor = 2 if operation == "TransactWriteItems" else 1
+    for (table, key, item), old in zip(writes, before):
+        new = _stored(backend, table, key) if table and key else None
+        size = max(_size(old), _size(new), _size(item))
+        booked.append((_partition(key), 0.0, factor * max(1, -(-size // 1024))))
+    if operation in ("GetItem", "Query", "BatchGetItem"):
+        try:
+            answer = json.loads(b"".join(response))
+        except ValueError:
+            answer = {}
+        consistent = 1.0 if body.get("ConsistentRead") else 0.5
+        if operation == "GetItem":
+            read = max(1, -(-_size(answer.get("Item")) // 4096))
+            booked.append((_partition(body.get("Key")), consistent * read, 0))
+        elif operation == "Query":
+            pk = (body.get("ExpressionAttributeValues") or {}).get(":pk", {}).get("S", "")
+            total = sum(_size(item) for item in answer.get("Items", []))
+            booked.append((pk, consistent * max(1, -(-total // 4096)), 0))
+        else:
+            for table, request in (body.get("RequestItems") or {}).items():
+                factor_read = 1.0 if request.get("ConsistentRead") else 0.5
+                for item in (answer.get("Responses") or {}).get(table, []):
+                    booked.append((_partition(item), factor_read * max(1, -(-_size(item) // 4096)), 0))
+    with _calls_lock:
+        for partition, read, write in booked:
+            units = _units.setdefault((function, partition), [0.0, 0])
+            units[0] += read
+            units[1] += write
+    return response
+
+
 def serialized(app):
     def application(environ, start_response):
         with _one_at_a_time:
-            return list(app(environ, start_response))
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            operation = target.partition(".")[2]
+            if not target.startswith("DynamoDB_"):
+                return list(app(environ, start_response))
+            raw = environ["wsgi.input"].read()
+            environ["wsgi.input"] = io.BytesIO(raw)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = {}
+            return _count_units(
+                _function_of(environ), environ, operation, body, lambda: list(app(environ, start_response))
+            )
 
     return application
 

@@ -10,6 +10,9 @@
 //! 5. Peak resident memory of every process.
 //! 6. Growth: calls and warm latency on a table of tens of accounts and on one of 10,000, the
 //!    measured account holding 100 tokens and 1,000 log entries in both.
+//! 7. A flood on one login: calls and capacity units per refused attempt before and after locks
+//!    were copied onto the login's claim, the write rate it attracts, and what a checked attempt
+//!    and an accepted sign-in cost.
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +20,7 @@ use std::time::Duration;
 use ward::Now;
 
 mod cases;
+mod flood;
 mod process;
 mod runtime_api;
 mod seed;
@@ -599,7 +603,7 @@ async fn main() -> Result<(), Failure> {
     };
     // BENCH_PHASES (e.g. "cold,cpu") runs only some phases; all by default.
     let phases =
-        std::env::var("BENCH_PHASES").unwrap_or_else(|_| "cold,packages,cpu,growth".into());
+        std::env::var("BENCH_PHASES").unwrap_or_else(|_| "cold,packages,cpu,growth,flood".into());
     let phase = |name: &str| phases.split(',').any(|listed| listed.trim() == name);
     let mut cold_calls = BTreeMap::new();
     if phase("cold") {
@@ -613,6 +617,9 @@ async fn main() -> Result<(), Failure> {
     }
     if phase("growth") {
         growth(&mut measured, &cold_calls).await?;
+    }
+    if phase("flood") {
+        flood::figures(&mut measured.summary).await?;
     }
 
     println!("\nPeak resident memory per function (across every process of the run)");

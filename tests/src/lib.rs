@@ -100,8 +100,13 @@ pub async fn app_at(endpoint: &str) -> App {
 
 /// An app whose every DynamoDB call is recorded, to check the calls each route makes.
 pub async fn counted_app() -> (App, CallLog) {
+    counted_app_named("ward-tests").await
+}
+
+/// `counted_app`, its calls recorded by the emulator under the function name `name`.
+pub async fn counted_app_named(name: &str) -> (App, CallLog) {
     let config = config();
-    let sdk = ward::app::sdk_config("ward-tests").unwrap();
+    let sdk = ward::app::sdk_config(name).unwrap();
     let log = CallLog::default();
     let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .interceptor(log.clone())
@@ -696,6 +701,23 @@ pub async fn forget_calls() {
 
 /// How many times the emulator has served each (function, IAM action, resource) since it
 /// started; a function is named by the `app/<name>` of its SDK user agent.
+/// The capacity units the emulator booked, per (function, partition key): (read, write), as
+/// DynamoDB would bill them.
+pub async fn recorded_units() -> std::collections::BTreeMap<(String, String), (f64, u64)> {
+    let listed = switch("calls").await;
+    listed["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|units| {
+            let text = |name: &str| units[name].as_str().unwrap().to_string();
+            let key = (text("function"), text("partition"));
+            let read = units["read"].as_f64().unwrap();
+            (key, (read, units["write"].as_u64().unwrap()))
+        })
+        .collect()
+}
+
 pub async fn recorded_calls() -> std::collections::BTreeMap<(String, String, String), u64> {
     let listed = switch("calls").await;
     listed["calls"]
