@@ -31,8 +31,9 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
 - `POST /_ward/faults` `{"operation", "match", "fault", "times", "function"}`: the next `times`
   requests of that operation whose body contains `match` (and, if given, that come from that
   function) fail the way DynamoDB fails under contention and overload, before anything is applied:
-  `fault` is `TransactionConflict` or `TransactionThrottled` (a transaction cancelled with reason
-  `TransactionConflict` or `ThrottlingError` for the item that matches), `TransactionConflictException` (a plain write colliding with a transaction),
+  `fault` is `TransactionConflict`, `TransactionThrottled` or `TransactionConditionFailed` (a
+  transaction cancelled with reason `TransactionConflict`, `ThrottlingError` or
+  `ConditionalCheckFailed` for the first item that matches), `TransactionConflictException` (a plain write colliding with a transaction),
   `ProvisionedThroughputExceededException`, `ThrottlingException`, `drop` (the connection is
   closed without an answer), or `hang` (a database that accepts a request and never answers it:
   the request is held, unapplied, until its rule is cleared, and then its connection is closed).
@@ -226,6 +227,7 @@ _ERROR_TYPES = {
 _CANCELLATIONS = {
     "TransactionConflict": ("TransactionConflict", "Transaction is ongoing for the item"),
     "TransactionThrottled": ("ThrottlingError", "Throughput exceeds the current capacity of your table or index."),
+    "TransactionConditionFailed": ("ConditionalCheckFailed", "The conditional request failed"),
 }
 _FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop", "hang"}
 
@@ -395,13 +397,13 @@ def _size(attributes):
     def value_size(value):
         kind, inner = next(iter(value.items()))
         if kind in ("S", "B"):
-            return len(inner.encode("utf-8"))
+            return len(inner) if isinstance(inner, bytes) else len(inner.encode("utf-8"))
         if kind == "N":
             return len(inner.lstrip("-").replace(".", "")) // 2 + 2
         if kind in ("BOOL", "NULL"):
             return 1
         if kind in ("SS", "BS"):
-            return sum(len(item.encode("utf-8")) for item in inner)
+            return sum(len(item) if isinstance(item, bytes) else len(item.encode("utf-8")) for item in inner)
         if kind == "NS":
             return sum(len(item) // 2 + 2 for item in inner)
         if kind == "L":
@@ -455,13 +457,21 @@ def _count_units(function, environ, operation, body, run):
     a write unit per KB of the larger of the item before and after (at least one, also when a
     condition refuses it), twice that in a transaction; a read unit per 4 KB read consistently,
     half as much eventually."""
-    writes = _writes_of(operation, body)
     try:
+        writes = _writes_of(operation, body)
         backend = _backend(environ)
-    except Exception:
+        before = [_stored(backend, table, key) if table and key else None for table, key, _ in writes]
+    except Exception:  # a request the bookkeeping cannot read is answered all the same
         return run()
-    before = [_stored(backend, table, key) if table and key else None for table, key, _ in writes]
     response = run()
+    try:
+        _book(function, backend, operation, body, writes, before, response)
+    except Exception as error:  # the bookkeeping never changes an answer
+        print(f"capacity units not booked for {operation}: {error!r}", file=sys.stderr)
+    return response
+
+
+def _book(function, backend, operation, body, writes, before, response):
     booked = []
     factor = 2 if operation == "TransactWriteItems" else 1
     for (table, key, item), old in zip(writes, before):
@@ -491,7 +501,6 @@ def _count_units(function, environ, operation, body, run):
             units = _units.setdefault((function, partition), [0.0, 0])
             units[0] += read
             units[1] += write
-    return response
 
 
 def serialized(app):
@@ -501,7 +510,8 @@ def serialized(app):
             operation = target.partition(".")[2]
             if not target.startswith("DynamoDB_"):
                 return list(app(environ, start_response))
-            raw = environ["wsgi.input"].read()
+            # `switched` has read the body already and left it in a BytesIO.
+            raw = environ["wsgi.input"].read(_content_length(environ))
             environ["wsgi.input"] = io.BytesIO(raw)
             try:
                 body = json.loads(raw or b"{}")

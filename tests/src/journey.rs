@@ -137,10 +137,9 @@ pub async fn every_path(base: &str) -> Journey {
     let password = json!({ "password": PASSWORD });
     let wrong_password = json!({ "password": "not the password" });
 
-    assert_eq!(
-        run.post("/v1/accounts", credentials.clone(), None).await.0,
-        201
-    );
+    let (status, account) = run.post("/v1/accounts", credentials.clone(), None).await;
+    assert_eq!(status, 201);
+    let account_id = account["account_id"].as_str().unwrap().to_string();
     assert_eq!(
         run.post("/v1/accounts", credentials.clone(), None).await.0,
         409
@@ -148,6 +147,19 @@ pub async fn every_path(base: &str) -> Journey {
     assert_eq!(run.post("/v1/sign-in", wrong.clone(), None).await.0, 401);
     let unknown = json!({ "login": unique_login("iam-nobody"), "password": "not the password" });
     assert_eq!(run.post("/v1/sign-in", unknown, None).await.0, 401);
+    // A sign-in whose session's write finds 2FA on, while the account read again finds it off:
+    // the race with an enable, forced by the emulator, answers 503.
+    crate::inject(
+        "TransactWriteItems",
+        &account_id,
+        crate::Fault::TransactionConditionFailed,
+        1,
+    )
+    .await;
+    assert_eq!(
+        run.post("/v1/sign-in", credentials.clone(), None).await.0,
+        503
+    );
     let (status, signed_in) = run.post("/v1/sign-in", credentials.clone(), None).await;
     assert_eq!(status, 200);
     let session = signed_in["session_token"].as_str().unwrap().to_string();

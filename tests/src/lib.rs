@@ -601,6 +601,9 @@ pub enum Fault {
     TransactionConflict,
     /// A transaction cancelled with reason `ThrottlingError` for the matching item.
     TransactionThrottled,
+    /// A transaction cancelled with reason `ConditionalCheckFailed` for the first matching item,
+    /// as if another request had changed it first.
+    TransactionConditionFailed,
     /// A plain write colliding with a running transaction.
     TransactionConflictException,
     ProvisionedThroughputExceeded,
@@ -614,6 +617,7 @@ impl Fault {
         match self {
             Fault::TransactionConflict => "TransactionConflict",
             Fault::TransactionThrottled => "TransactionThrottled",
+            Fault::TransactionConditionFailed => "TransactionConditionFailed",
             Fault::TransactionConflictException => "TransactionConflictException",
             Fault::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
             Fault::Throttling => "ThrottlingException",
@@ -699,8 +703,6 @@ pub async fn forget_calls() {
         .unwrap();
 }
 
-/// How many times the emulator has served each (function, IAM action, resource) since it
-/// started; a function is named by the `app/<name>` of its SDK user agent.
 /// The capacity units the emulator booked, per (function, partition key): (read, write), as
 /// DynamoDB would bill them.
 pub async fn recorded_units() -> std::collections::BTreeMap<(String, String), (f64, u64)> {
@@ -718,6 +720,8 @@ pub async fn recorded_units() -> std::collections::BTreeMap<(String, String), (f
         .collect()
 }
 
+/// How many times the emulator has served each (function, IAM action, resource) since it
+/// started; a function is named by the `app/<name>` of its SDK user agent.
 pub async fn recorded_calls() -> std::collections::BTreeMap<(String, String, String), u64> {
     let listed = switch("calls").await;
     listed["calls"]

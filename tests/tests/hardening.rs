@@ -8,6 +8,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 use ward::domain::account as accounts;
+use ward::domain::ports::ThrottleStore;
+use ward::domain::records::{Count, Counter, FirstRead};
 use ward::domain::second_factor::SecondFactor;
 use ward::domain::two_factor;
 use ward::store::keys;
@@ -401,7 +403,17 @@ async fn a_lock_is_copied_onto_each_first_read_and_then_refuses_from_it() {
         mfa_token(&app, &owner.login, now).await,
         mfa_token(&app, &owner.login, now).await,
     );
-    let wrong = SecondFactor::Code("000000".into());
+    // A code of no step near now.
+    let near: Vec<String> = (-1..=1)
+        .map(|offset| {
+            ward::crypto::totp::code_at_step(&owner.secret, now.secs() / 30 + offset).unwrap()
+        })
+        .collect();
+    let wrong = ["000000", "111111", "222222", "333333"]
+        .into_iter()
+        .find(|code| !near.iter().any(|near| near == code))
+        .unwrap();
+    let wrong = SecondFactor::Code(wrong.into());
     for _ in 0..5 {
         let answer = verify(&app, &first, &wrong, &client(), now).await;
         assert!(matches!(
@@ -464,6 +476,17 @@ async fn the_right_password_on_the_attempt_that_locks_lifts_the_copy() {
     // The tenth attempt sets the lock (and copies it onto the claim) before its check; the
     // password is right, so the count starts again and the copy goes with it.
     accounts::sign_in(&app.store, &login, PASSWORD, &client(), now)
+        .await
+        .unwrap();
+    // An attempt that learnt of the lock just before the success and copies it just after: the
+    // lifted lock is not copied again.
+    let lock = Count {
+        failures: 10,
+        locked_until: now.secs() + ward::domain::throttle::FIRST_WAIT_SECS,
+        last_at: now.secs(),
+    };
+    app.store
+        .copy_lock(FirstRead::Claim(&login), Counter::Password, lock)
         .await
         .unwrap();
     for attempt in 1..=9 {

@@ -26,6 +26,8 @@ struct State {
     logins: HashMap<String, String>,
     /// Locks copied onto logins' claims.
     claim_locks: HashMap<String, Locks>,
+    /// Locks lifted from the records they were copied onto: (record, counter, end).
+    lifted: std::collections::HashSet<(String, Counter, i64)>,
     unknown_logins: HashMap<String, Count>,
     sessions: HashMap<String, (SessionRecord, i64)>,
     mfa: HashMap<String, (MfaPending, i64)>,
@@ -260,33 +262,16 @@ impl ThrottleStore for Memory {
 
     async fn copy_lock(&self, to: FirstRead<'_>, counter: Counter, count: Count) -> Stored<()> {
         let mut state = self.state();
-        let copy = match to {
-            FirstRead::Claim(login) => state
-                .claim_locks
-                .entry(login.to_string())
-                .or_default()
-                .of_mut(counter),
-            FirstRead::UnknownLogin(login) => {
-                if let Some(own) = state.unknown_logins.get_mut(login) {
-                    if own.locked_until < count.locked_until {
-                        *own = count;
-                    }
-                }
-                return Ok(());
+        if state
+            .lifted
+            .contains(&(first_read_id(to), counter, count.locked_until))
+        {
+            return Ok(());
+        }
+        if let Some(copy) = copied(&mut state, to, counter) {
+            if copy.is_none_or(|held| held.locked_until < count.locked_until) {
+                *copy = Some(count);
             }
-            FirstRead::Session(digest) => {
-                let locks = if let Some((record, _)) = state.sessions.get_mut(digest) {
-                    &mut record.locks
-                } else if let Some((pending, _)) = state.mfa.get_mut(digest) {
-                    &mut pending.locks
-                } else {
-                    return Ok(());
-                };
-                locks.of_mut(counter)
-            }
-        };
-        if copy.is_none_or(|held| held.locked_until < count.locked_until) {
-            *copy = Some(count);
         }
         Ok(())
     }
@@ -298,24 +283,46 @@ impl ThrottleStore for Memory {
         locked_until: i64,
     ) -> Stored<()> {
         let mut state = self.state();
-        let locks = match from {
-            FirstRead::Claim(login) => state.claim_locks.get_mut(login),
-            FirstRead::UnknownLogin(_) => None,
-            FirstRead::Session(digest) => match state.sessions.get_mut(digest) {
-                Some((record, _)) => Some(&mut record.locks),
-                None => state
-                    .mfa
-                    .get_mut(digest)
-                    .map(|(pending, _)| &mut pending.locks),
-            },
+        let Some(copy) = copied(&mut state, from, counter) else {
+            return Ok(());
         };
-        if let Some(copy) = locks.map(|locks| locks.of_mut(counter)) {
-            if copy.is_some_and(|held| held.locked_until == locked_until) {
-                *copy = None;
-            }
+        if copy.is_some_and(|held| held.locked_until > locked_until) {
+            return Ok(());
         }
+        *copy = None;
+        state
+            .lifted
+            .insert((first_read_id(from), counter, locked_until));
         Ok(())
     }
+}
+
+fn first_read_id(first_read: FirstRead<'_>) -> String {
+    match first_read {
+        FirstRead::Claim(login) => format!("claim {login}"),
+        FirstRead::UnknownLogin(login) => format!("unknown {login}"),
+        FirstRead::Session(digest) => format!("session {digest}"),
+    }
+}
+
+/// The copy of a counter's lock on a record that exists (an unknown login's record is its count:
+/// it holds no copy).
+fn copied<'a>(
+    state: &'a mut State,
+    first_read: FirstRead<'_>,
+    counter: Counter,
+) -> Option<&'a mut Option<Count>> {
+    let locks = match first_read {
+        FirstRead::Claim(login) if state.logins.contains_key(login) => {
+            state.claim_locks.entry(login.to_string()).or_default()
+        }
+        FirstRead::Claim(_) | FirstRead::UnknownLogin(_) => return None,
+        FirstRead::Session(digest) => match state.sessions.get_mut(digest) {
+            Some((record, _)) => &mut record.locks,
+            None => &mut state.mfa.get_mut(digest)?.0.locks,
+        },
+    };
+    Some(locks.of_mut(counter))
 }
 
 impl SessionStore for Memory {

@@ -207,31 +207,44 @@ impl ThrottleStore for Store {
     }
 
     async fn copy_lock(&self, to: FirstRead<'_>, counter: Counter, count: Count) -> Stored<()> {
-        let update = ConditionalUpdate::new(first_read_key(to))
+        let mut update = ConditionalUpdate::new(first_read_key(to))
             .name("#failures", failures(counter))
             .name("#locked", locked_until(counter))
             .name("#last", last_failure(counter))
+            .name("#lifted", lifted(counter))
             .set("#failures = :failures")
             .set("#locked = :locked")
             .set("#last = :last")
             .condition("attribute_exists(pk)")
             .condition("attribute_not_exists(#locked) OR #locked < :locked")
+            // A lock lifted by the success of the attempt that started it is not copied again
+            // by an attempt that learnt of it just before.
+            .condition("attribute_not_exists(#lifted) OR #lifted <> :locked")
             .value(":failures", n(count.failures))
             .value(":locked", n(count.locked_until))
             .value(":last", n(count.last_at));
-        // Refused: the record is gone, or already shows this lock (an unknown login's own record
-        // always does); either way there is nothing to copy.
+        if let FirstRead::UnknownLogin(_) = to {
+            // The record is the count itself, which already holds the lock: the same call as a
+            // known login's copy, refused by a condition that never holds.
+            update = update.condition("attribute_not_exists(pk)");
+        }
+        // Refused: the record is gone, or already shows this lock; nothing to copy either way.
         let _ = self.update(update).await?;
         Ok(())
     }
 
     async fn lift_lock(&self, from: FirstRead<'_>, counter: Counter, until: i64) -> Stored<()> {
+        // The copy goes, and the lock is marked lifted so that no attempt copies it again; a later
+        // lock's copy stays.
         let update = ConditionalUpdate::new(first_read_key(from))
             .name("#locked", locked_until(counter))
+            .name("#lifted", lifted(counter))
+            .set("#lifted = :locked")
             .remove("#locked")
-            .condition("#locked = :locked")
+            .condition("attribute_exists(pk)")
+            .condition("attribute_not_exists(#locked) OR #locked <= :locked")
             .value(":locked", n(until));
-        // Refused: another lock was copied since, or the record is gone.
+        // Refused: a later lock was copied since, or the record is gone.
         let _ = self.update(update).await?;
         Ok(())
     }

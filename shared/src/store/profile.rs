@@ -58,6 +58,14 @@ pub(super) fn locked_until(counter: Counter) -> &'static str {
     }
 }
 
+/// On a record a lock is copied onto: the end of the last lock lifted by a success.
+pub(super) fn lifted(counter: Counter) -> &'static str {
+    match counter {
+        Counter::Password => "pw_lifted",
+        Counter::SecondFactor => "mfa_lifted",
+    }
+}
+
 pub(super) fn last_failure(counter: Counter) -> &'static str {
     match counter {
         Counter::Password => "pw_last_at",
