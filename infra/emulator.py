@@ -35,8 +35,10 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
   transaction cancelled with reason `TransactionConflict`, `ThrottlingError` or
   `ConditionalCheckFailed` for the first item that matches), `TransactionConflictException` (a plain write colliding with a transaction),
   `ProvisionedThroughputExceededException`, `ThrottlingException`, `drop` (the connection is
-  closed without an answer), or `hang` (a database that accepts a request and never answers it:
-  the request is held, unapplied, until its rule is cleared, and then its connection is closed).
+  closed without an answer), `hang` (a database that accepts a request and never answers it:
+  the request is held, unapplied, until its rule is cleared, and then its connection is closed),
+  or `late` (the request is applied, and its answer sent only after `delay` seconds, 3 by
+  default: past the client's attempt timeout, so that the client sends it again).
   `operation` `*` is every operation (of DynamoDB and Secrets Manager alike), a list names several,
   and an empty `match` matches every body. With `"rate": N`, the first N matching requests of
   every second are served and only those beyond fail: a partition that DynamoDB throttles above
@@ -229,7 +231,7 @@ _CANCELLATIONS = {
     "TransactionThrottled": ("ThrottlingError", "Throughput exceeds the current capacity of your table or index."),
     "TransactionConditionFailed": ("ConditionalCheckFailed", "The conditional request failed"),
 }
-_FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop", "hang"}
+_FAULTS = set(_ERROR_TYPES) | set(_CANCELLATIONS) | {"drop", "hang", "late"}
 
 
 def _operations(rule):
@@ -381,6 +383,11 @@ def switched(app):
             function = _function_of(environ)
             _record(function, target, _authorised_actions(target, body))
             rule = _matching_fault(target.partition(".")[2], function, raw)
+            if rule is not None and rule["fault"] == "late":
+                # Applied and answered, but only after the client has given up waiting.
+                answer = app(environ, start_response)
+                time.sleep(float(rule.get("delay", 3.0)))
+                return answer
             if rule is not None:
                 return _inject(rule, body, environ, start_response)
         return app(environ, start_response)
@@ -503,6 +510,42 @@ def _book(function, backend, operation, body, writes, before, response):
             units[1] += write
 
 
+_answered = {}  # ClientRequestToken -> (the request less its token, status, headers, body, when)
+_IDEMPOTENCY_SECS = 600
+
+
+def _idempotent(app, environ, start_response, body):
+    """A TransactWriteItems with a ClientRequestToken, as DynamoDB treats it (moto ignores the
+    token): within 10 minutes of a success, the same request with the same token is answered
+    with the first answer and not run again; the same token with another request is refused."""
+    token = body.get("ClientRequestToken")
+    if not token:
+        return app(environ, start_response)
+    request = json.dumps({k: v for k, v in body.items() if k != "ClientRequestToken"}, sort_keys=True)
+    now = time.monotonic()
+    for stale in [t for t, (_, _, _, _, at) in _answered.items() if now - at > _IDEMPOTENCY_SECS]:
+        del _answered[stale]
+    if token in _answered:
+        first, status, headers, answer, _ = _answered[token]
+        if first != request:
+            return _json_response(start_response, "400 Bad Request", {
+                "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                "message": "The request uses the same client token as a previous, but non-identical request.",
+            })
+        start_response(status, headers)
+        return [answer]
+    seen = {}
+
+    def noting(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, headers
+        return start_response(status, headers, exc_info)
+
+    answer = b"".join(app(environ, noting))
+    if seen.get("status", "").startswith("200"):
+        _answered[token] = (request, seen["status"], seen["headers"], answer, now)
+    return [answer]
+
+
 def serialized(app):
     def application(environ, start_response):
         with _one_at_a_time:
@@ -517,9 +560,11 @@ def serialized(app):
                 body = json.loads(raw or b"{}")
             except ValueError:
                 body = {}
-            return _count_units(
-                _function_of(environ), environ, operation, body, lambda: list(app(environ, start_response))
-            )
+            if operation == "TransactWriteItems":
+                run = lambda: list(_idempotent(app, environ, start_response, body))  # noqa: E731
+            else:
+                run = lambda: list(app(environ, start_response))  # noqa: E731
+            return _count_units(_function_of(environ), environ, operation, body, run)
 
     return application
 

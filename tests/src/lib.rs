@@ -388,6 +388,20 @@ impl Enrolled {
         ward::crypto::totp::code_at_step(&self.secret, self.enrolled_at.secs() / 30 + steps)
             .unwrap()
     }
+
+    /// A well-formed code that is no code of the steps Ward accepts at `at`: surely wrong.
+    pub fn wrong_code(&self, at: ward::Now) -> String {
+        let near: Vec<String> = (-1..=1)
+            .map(|offset| {
+                ward::crypto::totp::code_at_step(&self.secret, at.secs() / 30 + offset).unwrap()
+            })
+            .collect();
+        ["000000", "111111", "222222", "333333"]
+            .into_iter()
+            .find(|code| !near.iter().any(|near| near == code))
+            .unwrap()
+            .to_string()
+    }
 }
 
 /// The password step of SignIn for an enrolled account: its `mfa_token`.
@@ -632,6 +646,22 @@ pub async fn inject(operation: &str, matching: &str, fault: Fault, times: u32) {
         .post(format!("{}/_ward/faults", emulator_url()))
         .json(&serde_json::json!({
             "operation": operation, "match": matching, "fault": fault.name(), "times": times,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+/// Makes the next `times` requests of `operation` whose body contains `matching` late: applied,
+/// and answered only after 3 seconds, past the SDK's attempt timeout (2.5 s), so that the SDK
+/// sends the request again.
+pub async fn inject_late(operation: &str, matching: &str, times: u32) {
+    let response = http()
+        .post(format!("{}/_ward/faults", emulator_url()))
+        .json(&serde_json::json!({
+            "operation": operation, "match": matching, "fault": "late", "times": times,
+            "delay": 3.0,
         }))
         .send()
         .await

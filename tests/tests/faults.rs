@@ -16,8 +16,8 @@ use ward::store::{keys, Item};
 use ward::{Error, Now};
 use ward_tests::verify;
 use ward_tests::{
-    app, call, clear_faults, client, enrolled_account, inject, logged_types, mfa_token,
-    signed_in_account, unique_login, Fault, PASSWORD,
+    app, call, clear_faults, client, enrolled_account, inject, inject_late, logged_types,
+    mfa_token, signed_in_account, start_setup, unique_login, Fault, PASSWORD,
 };
 
 /// Many more failures than any retry makes: the fault holds until it is cleared.
@@ -306,4 +306,68 @@ async fn over_http_a_lasting_conflict_is_the_contracts_503() {
     }
     let (status, _, _) = call(Method::POST, "/v1/sign-in", Some(credentials), None).await;
     assert_eq!(status, 200, "recovered without restarting anything");
+}
+
+// ---- Answers lost to a timeout after the write committed ---------------------------------
+
+#[tokio::test]
+async fn an_enable_whose_answer_comes_too_late_answers_its_own_success() {
+    let app = app().await;
+    let keys = app.keys().await.unwrap();
+    let now = Now::current();
+    let account = signed_in_account(&app, "late-enable", now).await;
+    let (secret, _) = start_setup(&app, &account.session, now).await;
+    let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30).unwrap();
+    // The enable's transaction commits, its answer is late, and the SDK sends it again.
+    inject_late("TransactWriteItems", &account.account_id, 1).await;
+    let started = std::time::Instant::now();
+    let enabled =
+        two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now).await;
+    let waited = started.elapsed();
+    assert_eq!(clear_faults(&account.account_id).await, [1]);
+    assert!(
+        waited >= std::time::Duration::from_millis(2_400),
+        "the first answer was waited for and given up on: {waited:?}"
+    );
+    assert_eq!(
+        enabled.unwrap().len(),
+        10,
+        "the recovery codes of the enable"
+    );
+    let logged = logged_types(&app, &account.account_id).await;
+    assert_eq!(
+        logged
+            .iter()
+            .filter(|kind| *kind == "two_factor_enabled")
+            .count(),
+        1,
+        "enabled once: {logged:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_count_whose_answer_comes_too_late_is_counted_once() {
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "late-count", now).await;
+    // The count's update commits, its answer is late, and the SDK sends it again.
+    inject_late("UpdateItem", &account.account_id, 1).await;
+    let answer = accounts::sign_in(
+        &app.store,
+        &account.login,
+        "not the password",
+        &client(),
+        now,
+    )
+    .await;
+    assert_eq!(clear_faults(&account.account_id).await, [1]);
+    assert_eq!(answer.unwrap_err(), Error::InvalidCredentials);
+    let item = account_item(&app, &account.account_id).await;
+    assert_eq!(
+        item.get("pw_failures")
+            .and_then(|n| n.as_n().ok())
+            .map(String::as_str),
+        Some("1"),
+        "one wrong password, one count"
+    );
 }

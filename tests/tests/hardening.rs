@@ -403,17 +403,7 @@ async fn a_lock_is_copied_onto_each_first_read_and_then_refuses_from_it() {
         mfa_token(&app, &owner.login, now).await,
         mfa_token(&app, &owner.login, now).await,
     );
-    // A code of no step near now.
-    let near: Vec<String> = (-1..=1)
-        .map(|offset| {
-            ward::crypto::totp::code_at_step(&owner.secret, now.secs() / 30 + offset).unwrap()
-        })
-        .collect();
-    let wrong = ["000000", "111111", "222222", "333333"]
-        .into_iter()
-        .find(|code| !near.iter().any(|near| near == code))
-        .unwrap();
-    let wrong = SecondFactor::Code(wrong.into());
+    let wrong = SecondFactor::Code(owner.wrong_code(now));
     for _ in 0..5 {
         let answer = verify(&app, &first, &wrong, &client(), now).await;
         assert!(matches!(

@@ -29,6 +29,15 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+/// The attribute that names the last conditional update an item took (see [`Store::update`]).
+const LAST_WRITE: &str = "last_write";
+
+/// A new id for one write sent to DynamoDB (a transaction's `ClientRequestToken`, an update's
+/// `last_write`): 128 random bits, 32 hex characters (DynamoDB takes up to 36).
+fn write_id() -> Result<String, StorageError> {
+    crate::crypto::random::new_id().map_err(|_| StorageError::Internal)
+}
+
 /// The outcome of a transaction whose conditions may fail, read only inside this module: each
 /// port method turns it into an outcome with a name.
 #[derive(Debug, PartialEq, Eq)]
@@ -273,7 +282,12 @@ impl Store {
             .transact_write_items()
             .set_transact_items(Some(items));
         for attempt in 1..=CONFLICT_ATTEMPTS {
-            let error = match request.clone().send().await {
+            // A token per transaction sent: should the SDK send it again (its answer lost to a
+            // timeout after it committed), DynamoDB answers with the first one's result instead
+            // of running it a second time, when its conditions no longer hold. A send after a
+            // cancellation is a new transaction, with a token of its own.
+            let token = write_id()?;
+            let error = match request.clone().client_request_token(token).send().await {
                 Ok(_) => return Ok(Transaction::Committed),
                 Err(error) => error,
             };
@@ -312,6 +326,15 @@ impl Store {
         &self,
         update: ConditionalUpdate,
     ) -> Result<Result<Item, Option<Item>>, StorageError> {
+        // Which write this is, kept on the item: should the SDK send it again after it committed
+        // (its answer lost to a timeout), the condition refuses the copy, and the item, naming
+        // this write as its last, tells that refusal from a lost race.
+        let write = write_id()?;
+        let update = update
+            .name("#last_write", LAST_WRITE)
+            .set("#last_write = :last_write")
+            .condition("attribute_not_exists(#last_write) OR #last_write <> :last_write")
+            .value(":last_write", s(&write));
         let UpdateParts {
             key,
             expression,
@@ -341,7 +364,11 @@ impl Store {
                 Some(item) => Some(item.clone()),
                 None => self.get(key).await?,
             };
-            return Ok(Err(old));
+            return Ok(match old {
+                // This very write, sent again: it committed the first time.
+                Some(item) if get_s(&item, LAST_WRITE) == Some(write.as_str()) => Ok(item),
+                old => Err(old),
+            });
         }
         Err(classify("UpdateItem", &error))
     }
