@@ -1,5 +1,5 @@
 # Ward: the README's two commands, and the tools around them.
-.PHONY: dev test load bench package deploy fmt lint clean
+.PHONY: dev test load bench mutants package deploy fmt lint clean
 
 ## Serve the whole API locally at http://127.0.0.1:$API_PORT (default 9000) until Ctrl-C.
 dev:
@@ -18,6 +18,12 @@ load:
 ## Figures measured against the local emulator (the authorizer's warm decision time, ...).
 bench:
 	@bash infra/bench.sh
+
+## Mutation testing of the security rules (cargo-mutants, pinned): the survivors are printed.
+## MUTANTS_FILES="shared/src/domain/throttle.rs ..." to choose files, MUTANTS_TESTS=domain for
+## the in-memory domain tests alone.
+mutants:
+	@bash infra/mutants.sh
 
 ## Every function built for arm64 with `sam build` (cargo-lambda and zig, no Docker); prints sizes.
 package:

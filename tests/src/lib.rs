@@ -654,8 +654,8 @@ pub async fn inject(operation: &str, matching: &str, fault: Fault, times: u32) {
 }
 
 /// Makes the next `times` requests of `operation` whose body contains `matching` late: applied,
-/// and answered only after 3 seconds, past the SDK's attempt timeout (2.5 s), so that the SDK
-/// sends the request again.
+/// and answered only after 3 seconds, past the SDK's read and attempt timeouts (2 s, 2.5 s), so
+/// that the SDK sends the request again.
 pub async fn inject_late(operation: &str, matching: &str, times: u32) {
     let response = http()
         .post(format!("{}/_ward/faults", emulator_url()))

@@ -157,3 +157,30 @@ async fn a_setup_confirmed_after_another_setup_replaced_it_is_refused() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_secret_sealed_with_the_current_key_is_not_written_again_by_a_sign_in() {
+    let app = app().await;
+    let now = Now::current();
+    let account = enrolled_account(&app, "no-reseal", now).await;
+    let secret = || async {
+        app.store
+            .get(keys::account(&account.account_id))
+            .await
+            .unwrap()
+            .unwrap()
+            .get("tf_secret")
+            .cloned()
+    };
+    let sealed = secret().await;
+    assert!(sealed.is_some());
+    let later = account.enrolled_at.plus_secs(30);
+    let token = mfa_token(&app, &account.login, later).await;
+    let code = SecondFactor::Code(account.code_after(1));
+    verify(&app, &token, &code, &client(), later).await.unwrap();
+    assert_eq!(
+        secret().await,
+        sealed,
+        "sealed once, under the key that is still current"
+    );
+}

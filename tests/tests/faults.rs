@@ -325,8 +325,9 @@ async fn an_enable_whose_answer_comes_too_late_answers_its_own_success() {
         two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now).await;
     let waited = started.elapsed();
     assert_eq!(clear_faults(&account.account_id).await, [1]);
+    // Given up on after the SDK's read timeout (2 s), then sent again.
     assert!(
-        waited >= std::time::Duration::from_millis(2_400),
+        waited >= std::time::Duration::from_millis(1_900),
         "the first answer was waited for and given up on: {waited:?}"
     );
     assert_eq!(
