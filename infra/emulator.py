@@ -1,6 +1,6 @@
 """The local DynamoDB and Secrets Manager: moto's server, one request at a time.
 
-Two differences from moto as shipped, both about TransactWriteItems:
+Three differences from moto as shipped, all about TransactWriteItems:
 
 - moto checks a transaction's conditions and then writes, and on a cancelled transaction it
   restores a copy of the whole table taken when the transaction began. Two transactions served at
@@ -10,6 +10,13 @@ Two differences from moto as shipped, both about TransactWriteItems:
 - That copy of the whole table is taken once per item of every transaction, so each transaction
   costs time in proportion to the table's size and a test run slows as it fills the table. Here a
   transaction remembers only the items it touches and puts those back when it is cancelled.
+- moto ignores `ClientRequestToken`. Here, as on DynamoDB, a transaction sent again with the same
+  token within 10 minutes of its success is answered with the first answer and not run again
+  (the SDK sends it again when the first answer comes too late), and the same token with another
+  request is refused with `IdempotentParameterMismatchException`.
+
+Every DynamoDB request also books the capacity units DynamoDB would bill for it, per partition
+(`GET /_ward/calls`, `units`), for the benchmark's figures.
 
 A base-table Query reads only its partition (moto's own walks and sorts the whole table, so
 listings grew slower with every account any test made).
@@ -48,6 +55,7 @@ And two switches for tests, under `/_ward/` on the emulator's own port:
 Usage: python infra/emulator.py HOST PORT
 """
 
+import collections
 import copy
 import inspect
 import io
@@ -510,8 +518,12 @@ def _book(function, backend, operation, body, writes, before, response):
             units[1] += write
 
 
-_answered = {}  # ClientRequestToken -> (the request less its token, status, headers, body, when)
+# ClientRequestToken -> (the request less its token, status, headers, body, when), oldest first.
+_answered = collections.OrderedDict()
 _IDEMPOTENCY_SECS = 600
+# The SDK sends a transaction again within seconds; beyond this many answers kept, the oldest go
+# first, so that a long `make dev` under load does not grow without bound.
+_ANSWERS_KEPT = 10_000
 
 
 def _idempotent(app, environ, start_response, body):
@@ -523,8 +535,8 @@ def _idempotent(app, environ, start_response, body):
         return app(environ, start_response)
     request = json.dumps({k: v for k, v in body.items() if k != "ClientRequestToken"}, sort_keys=True)
     now = time.monotonic()
-    for stale in [t for t, (_, _, _, _, at) in _answered.items() if now - at > _IDEMPOTENCY_SECS]:
-        del _answered[stale]
+    while _answered and (len(_answered) > _ANSWERS_KEPT or now - next(iter(_answered.values()))[4] > _IDEMPOTENCY_SECS):
+        _answered.popitem(last=False)
     if token in _answered:
         first, status, headers, answer, _ = _answered[token]
         if first != request:

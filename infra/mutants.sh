@@ -4,7 +4,8 @@
 # storage tests against the local emulator on each mutant; a mutant the tests do not catch is
 # printed as a survivor. The rules of API.md live in the files below; pick others with
 # MUTANTS_FILES="shared/src/domain/throttle.rs shared/src/store/accounts.rs", and only the fast
-# domain tests with MUTANTS_TESTS=domain. Results: .local/mutants/mutants.out/.
+# domain tests with MUTANTS_TESTS=domain; more options of cargo-mutants in MUTANTS_ARGS (e.g.
+# MUTANTS_ARGS="--re sign_in" for the mutants of one function). Results: .local/mutants/mutants.out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/stack.sh
@@ -51,7 +52,8 @@ fi
 export CARGO_TARGET_DIR="$WARD_ROOT/.local/mutants-target"
 mkdir -p "$WARD_ROOT/.local/mutants"
 set +e
-"$tools/bin/cargo-mutants" mutants --package ward "${selection[@]}" \
+# shellcheck disable=SC2086 # MUTANTS_ARGS is a list of options
+"$tools/bin/cargo-mutants" mutants --package ward "${selection[@]}" ${MUTANTS_ARGS:-} \
   "${tests[@]}" \
   --no-shuffle --timeout 300 --build-timeout 600 --output "$WARD_ROOT/.local/mutants" \
   -- -- --test-threads 4 "${skips[@]}"

@@ -434,7 +434,18 @@ pub async fn scan_table_as_text(app: &App) -> String {
         out.push('\n');
     }
     let sdk = ward::app::sdk_config("ward-tests").unwrap();
-    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    // A scan of the whole table the suite has filled: longer than the service's own timeouts
+    // allow one call, on a busy machine.
+    let patient = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .read_timeout(std::time::Duration::from_secs(30))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .timeout_config(patient)
+            .build(),
+    );
     let mut out = String::new();
     let mut start = None;
     loop {

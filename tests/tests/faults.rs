@@ -372,3 +372,28 @@ async fn a_count_whose_answer_comes_too_late_is_counted_once() {
         "one wrong password, one count"
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_whose_session_write_finds_2fa_on_but_whose_read_finds_it_off_is_503() {
+    let app = app().await;
+    let now = Now::current();
+    let account = signed_in_account(&app, "race-forced", now).await;
+    // The session's transaction refused as if an enable had committed first; the account, read
+    // again, says 2FA is off: no session and no mfa_token, but the contract's 503.
+    inject(
+        "TransactWriteItems",
+        &account.account_id,
+        Fault::TransactionConditionFailed,
+        1,
+    )
+    .await;
+    let answer = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now).await;
+    assert_eq!(clear_faults(&account.account_id).await, [1]);
+    assert!(
+        matches!(answer, Err(Error::ServiceUnavailable)),
+        "{answer:?}"
+    );
+    // Once the database agrees with itself again, the password signs in.
+    let again = accounts::sign_in(&app.store, &account.login, PASSWORD, &client(), now).await;
+    assert!(matches!(again, Ok(SignIn::SignedIn { .. })), "{again:?}");
+}

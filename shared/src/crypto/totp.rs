@@ -244,6 +244,18 @@ mod tests {
             .decode(data_uri.strip_prefix("data:image/png;base64,").unwrap())
             .unwrap();
         let image = image::load_from_memory(&png).unwrap().to_luma8();
+        // 8 pixels a module and a quiet zone of 4 white modules on every side.
+        let size = qrcodegen::QrCode::encode_text(&uri, qrcodegen::QrCodeEcc::Medium)
+            .unwrap()
+            .size() as u32;
+        let side = (size + 2 * 4) * 8;
+        assert_eq!((image.width(), image.height()), (side, side));
+        for along in 0..side {
+            for across in (0..32).chain(side - 32..side) {
+                assert_eq!(image.get_pixel(along, across).0, [255], "quiet zone");
+                assert_eq!(image.get_pixel(across, along).0, [255], "quiet zone");
+            }
+        }
         let mut prepared = rqrr::PreparedImage::prepare(image);
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);
