@@ -57,6 +57,7 @@ Usage: python infra/emulator.py HOST PORT
 
 import collections
 import copy
+import hashlib
 import inspect
 import io
 import json
@@ -518,7 +519,8 @@ def _book(function, backend, operation, body, writes, before, response):
             units[1] += write
 
 
-# ClientRequestToken -> (the request less its token, status, headers, body, when), oldest first.
+# ClientRequestToken -> (a digest of the request less its token, status, headers, body, when),
+# oldest first.
 _answered = collections.OrderedDict()
 _IDEMPOTENCY_SECS = 600
 # The SDK sends a transaction again within seconds; beyond this many answers kept, the oldest go
@@ -533,7 +535,9 @@ def _idempotent(app, environ, start_response, body):
     token = body.get("ClientRequestToken")
     if not token:
         return app(environ, start_response)
-    request = json.dumps({k: v for k, v in body.items() if k != "ClientRequestToken"}, sort_keys=True)
+    request = hashlib.sha256(
+        json.dumps({k: v for k, v in body.items() if k != "ClientRequestToken"}, sort_keys=True).encode()
+    ).hexdigest()
     now = time.monotonic()
     while _answered and (len(_answered) > _ANSWERS_KEPT or now - next(iter(_answered.values()))[4] > _IDEMPOTENCY_SECS):
         _answered.popitem(last=False)

@@ -32,7 +32,9 @@ if [ "${MUTANTS_TESTS:-emulator}" != "domain" ]; then
   ward_venv
   export WARD_LOG_DIR="$WARD_ROOT/.local/mutants-logs"
   trap ward_stop EXIT
-  export DYNAMODB_PORT=$(ward_free_port)
+  trap 'exit 130' INT TERM
+  DYNAMODB_PORT=$(ward_free_port)
+  export DYNAMODB_PORT
   ward_local_env "$DYNAMODB_PORT"
   export TABLE_NAME="ward-mutants-$$" KEY_REFRESH_SECS=2
   ward_start_emulator
@@ -60,9 +62,11 @@ set +e
 status=$?
 set -e
 out="$WARD_ROOT/.local/mutants/mutants.out"
-echo "==> mutants: $(wc -l < "$out/caught.txt" 2>/dev/null || echo 0) caught, $(wc -l < "$out/missed.txt" 2>/dev/null || echo 0) survived, $(wc -l < "$out/timeout.txt" 2>/dev/null || echo 0) timed out, $(wc -l < "$out/unviable.txt" 2>/dev/null || echo 0) unviable"
+lines() { { wc -l < "$out/$1"; } 2>/dev/null || echo 0; }
+echo "==> mutants: $(lines caught.txt) caught, $(lines missed.txt) survived, $(lines timeout.txt) timed out, $(lines unviable.txt) unviable"
 if [ -s "$out/missed.txt" ]; then
   echo "==> survivors (each needs a test that kills it, or a line saying why it cannot matter):"
   cat "$out/missed.txt"
 fi
+# cargo-mutants' own status: 0 all caught, 2 survivors, 3 timeouts, 4 the unmutated tree failed.
 exit $status

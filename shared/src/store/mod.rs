@@ -321,7 +321,8 @@ impl Store {
     }
 
     /// One conditional update. `Ok(Err(old))` when the condition failed, with the item as it was
-    /// (None when it does not exist).
+    /// (None when it does not exist). When the SDK sent it again after it committed, the answer
+    /// is `Ok` with the item as it is now (the update's own writes, and any made since).
     pub async fn update(
         &self,
         update: ConditionalUpdate,
