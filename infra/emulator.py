@@ -78,6 +78,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 import moto.dynamodb.models as dynamodb_models
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 
@@ -390,6 +391,8 @@ def switched(app):
             except ValueError:
                 body = {}
             function = _function_of(environ)
+            # For `serialized`, which books the request's capacity units.
+            environ["ward.body"], environ["ward.function"] = body, function
             _record(function, target, _authorised_actions(target, body))
             rule = _matching_fault(target.partition(".")[2], function, raw)
             if rule is not None and rule["fault"] == "late":
@@ -432,11 +435,8 @@ def _size(attributes):
 
 
 def _backend(environ):
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
     region = re.search(r"Credential=[^/]+/\d+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region.group(1) if region else "us-east-1"]
+    return dynamodb_models.dynamodb_backends[DEFAULT_ACCOUNT_ID][region.group(1) if region else "us-east-1"]
 
 
 def _stored(backend, table, key):
@@ -447,25 +447,25 @@ def _stored(backend, table, key):
     return item.to_json()["Attributes"] if item else None
 
 
-def _writes_of(operation, body):
-    """(table, key, item written or None) of each item a write request touches."""
-    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        return [(body.get("TableName"), body.get("Key") or _key_of(body.get("Item")), body.get("Item"))]
+_SINGLE_WRITES = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
+
+
+def _write_entries(operation, body):
+    """A write request's items in the shape of a transaction's (`{"Put": {...}}`, ...)."""
+    if operation in _SINGLE_WRITES:
+        return [{_SINGLE_WRITES[operation]: body}]
     if operation == "TransactWriteItems":
-        touched = []
-        for entry in body.get("TransactItems", []):
-            kind, op = next(iter(entry.items()))
-            touched.append((op.get("TableName"), op.get("Key") or _key_of(op.get("Item")), op.get("Item")))
-        return touched
+        return body.get("TransactItems", [])
     return []
-
-
-def _key_of(item):
-    return {name: item[name] for name in ("pk", "sk") if item and name in item} or None
 
 
 def _partition(key):
     return (key or {}).get("pk", {}).get("S", "")
+
+
+def _capacity(size, per):
+    """Units of `per` bytes that `size` bytes take, at least one."""
+    return max(1, -(-size // per))
 
 
 def _count_units(function, environ, operation, body, run):
@@ -474,26 +474,24 @@ def _count_units(function, environ, operation, body, run):
     condition refuses it), twice that in a transaction; a read unit per 4 KB read consistently,
     half as much eventually."""
     try:
-        writes = _writes_of(operation, body)
         backend = _backend(environ)
-        before = [_stored(backend, table, key) if table and key else None for table, key, _ in writes]
+        touched = _touched_items(backend, _write_entries(operation, body))
     except Exception:  # a request the bookkeeping cannot read is answered all the same
         return run()
     response = run()
     try:
-        _book(function, backend, operation, body, writes, before, response)
+        _book(function, backend, operation, body, touched, response)
     except Exception as error:  # the bookkeeping never changes an answer
         print(f"capacity units not booked for {operation}: {error!r}", file=sys.stderr)
     return response
 
 
-def _book(function, backend, operation, body, writes, before, response):
+def _book(function, backend, operation, body, touched, response):
     booked = []
     factor = 2 if operation == "TransactWriteItems" else 1
-    for (table, key, item), old in zip(writes, before):
-        new = _stored(backend, table, key) if table and key else None
-        size = max(_size(old), _size(new), _size(item))
-        booked.append((_partition(key), 0.0, factor * max(1, -(-size // 1024))))
+    for table, key, old in touched:
+        size = max(_size(old), _size(_stored(backend, table, key)))
+        booked.append((_partition(key), 0.0, factor * _capacity(size, 1024)))
     if operation in ("GetItem", "Query", "BatchGetItem"):
         try:
             answer = json.loads(b"".join(response))
@@ -501,17 +499,17 @@ def _book(function, backend, operation, body, writes, before, response):
             answer = {}
         consistent = 1.0 if body.get("ConsistentRead") else 0.5
         if operation == "GetItem":
-            read = max(1, -(-_size(answer.get("Item")) // 4096))
+            read = _capacity(_size(answer.get("Item")), 4096)
             booked.append((_partition(body.get("Key")), consistent * read, 0))
         elif operation == "Query":
             pk = (body.get("ExpressionAttributeValues") or {}).get(":pk", {}).get("S", "")
             total = sum(_size(item) for item in answer.get("Items", []))
-            booked.append((pk, consistent * max(1, -(-total // 4096)), 0))
+            booked.append((pk, consistent * _capacity(total, 4096), 0))
         else:
             for table, request in (body.get("RequestItems") or {}).items():
                 factor_read = 1.0 if request.get("ConsistentRead") else 0.5
                 for item in (answer.get("Responses") or {}).get(table, []):
-                    booked.append((_partition(item), factor_read * max(1, -(-_size(item) // 4096)), 0))
+                    booked.append((_partition(item), factor_read * _capacity(_size(item), 4096), 0))
     with _calls_lock:
         for partition, read, write in booked:
             units = _units.setdefault((function, partition), [0.0, 0])
@@ -569,18 +567,13 @@ def serialized(app):
             operation = target.partition(".")[2]
             if not target.startswith("DynamoDB_"):
                 return list(app(environ, start_response))
-            # `switched` has read the body already and left it in a BytesIO.
-            raw = environ["wsgi.input"].read(_content_length(environ))
-            environ["wsgi.input"] = io.BytesIO(raw)
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                body = {}
+            # `switched` has read and parsed the body already.
+            body = environ.get("ward.body", {})
             if operation == "TransactWriteItems":
                 run = lambda: list(_idempotent(app, environ, start_response, body))  # noqa: E731
             else:
                 run = lambda: list(app(environ, start_response))  # noqa: E731
-            return _count_units(_function_of(environ), environ, operation, body, run)
+            return _count_units(environ.get("ward.function", "unknown"), environ, operation, body, run)
 
     return application
 

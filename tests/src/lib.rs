@@ -635,6 +635,9 @@ pub enum Fault {
     Throttling,
     /// The connection closes before an answer; the request was not applied.
     Drop,
+    /// Applied, and answered only after 3 seconds, past the SDK's read and attempt timeouts (2 s,
+    /// 2.5 s), so that the SDK sends the request again.
+    Late,
 }
 
 impl Fault {
@@ -647,6 +650,7 @@ impl Fault {
             Fault::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
             Fault::Throttling => "ThrottlingException",
             Fault::Drop => "drop",
+            Fault::Late => "late",
         }
     }
 }
@@ -657,22 +661,6 @@ pub async fn inject(operation: &str, matching: &str, fault: Fault, times: u32) {
         .post(format!("{}/_ward/faults", emulator_url()))
         .json(&serde_json::json!({
             "operation": operation, "match": matching, "fault": fault.name(), "times": times,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-}
-
-/// Makes the next `times` requests of `operation` whose body contains `matching` late: applied,
-/// and answered only after 3 seconds, past the SDK's read and attempt timeouts (2 s, 2.5 s), so
-/// that the SDK sends the request again.
-pub async fn inject_late(operation: &str, matching: &str, times: u32) {
-    let response = http()
-        .post(format!("{}/_ward/faults", emulator_url()))
-        .json(&serde_json::json!({
-            "operation": operation, "match": matching, "fault": "late", "times": times,
-            "delay": 3.0,
         }))
         .send()
         .await

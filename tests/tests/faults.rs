@@ -16,8 +16,8 @@ use ward::store::{keys, Item};
 use ward::{Error, Now};
 use ward_tests::verify;
 use ward_tests::{
-    app, call, clear_faults, client, enrolled_account, inject, inject_late, logged_types,
-    mfa_token, signed_in_account, start_setup, unique_login, Fault, PASSWORD,
+    app, call, clear_faults, client, enrolled_account, inject, logged_types, mfa_token,
+    signed_in_account, start_setup, unique_login, Fault, PASSWORD,
 };
 
 /// Many more failures than any retry makes: the fault holds until it is cleared.
@@ -319,7 +319,7 @@ async fn an_enable_whose_answer_comes_too_late_answers_its_own_success() {
     let (secret, _) = start_setup(&app, &account.session, now).await;
     let code = ward::crypto::totp::code_at_step(&secret, now.secs() / 30).unwrap();
     // The enable's transaction commits, its answer is late, and the SDK sends it again.
-    inject_late("TransactWriteItems", &account.account_id, 1).await;
+    inject("TransactWriteItems", &account.account_id, Fault::Late, 1).await;
     let started = std::time::Instant::now();
     let enabled =
         two_factor::confirm_setup(&app.store, &keys, &account.session, &code, &client(), now).await;
@@ -352,7 +352,7 @@ async fn a_count_whose_answer_comes_too_late_is_counted_once() {
     let now = Now::current();
     let account = signed_in_account(&app, "late-count", now).await;
     // The count's update commits, its answer is late, and the SDK sends it again.
-    inject_late("UpdateItem", &account.account_id, 1).await;
+    inject("UpdateItem", &account.account_id, Fault::Late, 1).await;
     let answer = accounts::sign_in(
         &app.store,
         &account.login,

@@ -185,11 +185,7 @@ impl ThrottleStore for Store {
                 if precondition == Precondition::TwoFactorOff && enabled {
                     Counted::PreconditionFailed(account_of(&old)?)
                 } else {
-                    Counted::Changed(Count {
-                        failures: get_n(&old, failures(counter)).unwrap_or(0),
-                        locked_until: get_n(&old, locked_until(counter)).unwrap_or(0),
-                        last_at: get_n(&old, last_failure(counter)).unwrap_or(0),
-                    })
+                    Counted::Changed(count_of(&old, counter))
                 }
             }
         })

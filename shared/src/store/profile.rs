@@ -73,14 +73,20 @@ pub(super) fn last_failure(counter: Counter) -> &'static str {
     }
 }
 
-/// A count as an item holds it: the account's own, or a lock copied onto a claim or a session
-/// (None: the item holds no lock of this counter).
-pub(super) fn count_in(item: &Item, counter: Counter) -> Option<Count> {
-    Some(Count {
-        locked_until: get_n(item, locked_until(counter))?,
+/// A count as an item holds it, each part 0 when absent.
+pub(super) fn count_of(item: &Item, counter: Counter) -> Count {
+    Count {
         failures: get_n(item, failures(counter)).unwrap_or(0),
+        locked_until: get_n(item, locked_until(counter)).unwrap_or(0),
         last_at: get_n(item, last_failure(counter)).unwrap_or(0),
-    })
+    }
+}
+
+/// A count with a lock: an unknown login's own, or a lock copied onto a claim or a session (None:
+/// the item holds no lock of this counter).
+pub(super) fn count_in(item: &Item, counter: Counter) -> Option<Count> {
+    item.contains_key(locked_until(counter))
+        .then(|| count_of(item, counter))
 }
 
 /// The locks copied onto a claim, a session or an `mfa_token`.
